@@ -1,0 +1,1 @@
+//! Pure: member observations -> ensemble assessment.

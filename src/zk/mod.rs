@@ -1,0 +1,1 @@
+//! ZooKeeper wire: four-letter-word client and parsers.
