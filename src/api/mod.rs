@@ -1,0 +1,8 @@
+//! CRD types: the only place the API's serde/schemars shapes live.
+mod crd;
+mod spec;
+mod status;
+
+pub use crd::{CrdError, crd_yaml, strip_cel_validations};
+pub use spec::*;
+pub use status::*;

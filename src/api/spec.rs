@@ -1,0 +1,429 @@
+//! The `ZookeeperCluster` spec: what a user asks for.
+//!
+//! Schema bounds here are the first validation layer (the API server rejects what breaks
+//! them); `crate::validate` repeats every check so servers that skip parts of the schema
+//! (old Kubernetes without CEL) still end in a clear `InvalidSpec` condition.
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, LocalObjectReference, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::ZookeeperClusterStatus;
+
+/// Default image: the official ZooKeeper 3.9 image.
+pub const DEFAULT_IMAGE_REPOSITORY: &str = "zookeeper";
+pub const DEFAULT_IMAGE_TAG: &str = "3.9";
+pub const DEFAULT_STORAGE_SIZE: &str = "10Gi";
+pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// A ZooKeeper ensemble managed by the operator.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "zookeeper.ensemble.dev",
+    version = "v1alpha1",
+    kind = "ZookeeperCluster",
+    plural = "zookeeperclusters",
+    shortname = "zk",
+    shortname = "zkc",
+    namespaced,
+    status = "ZookeeperClusterStatus",
+    printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}"#,
+    printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas"}"#,
+    printcolumn = r#"{"name":"Leader","type":"string","jsonPath":".status.leader"}"#,
+    printcolumn = r#"{"name":"Quorum","type":"string","jsonPath":".status.quorum"}"#,
+    printcolumn = r#"{"name":"Available","type":"string","jsonPath":".status.conditions[?(@.type==\"Available\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ZookeeperClusterSpec {
+    /// Number of ensemble members. Odd numbers tolerate the most failures per member.
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 1, max = 255))]
+    pub replicas: i32,
+
+    /// Container image and how to pull it.
+    #[serde(default)]
+    pub image: ImageSpec,
+
+    /// Where members keep their data.
+    #[serde(default)]
+    pub storage: StorageSpec,
+
+    /// ZooKeeper configuration (zoo.cfg).
+    #[serde(default)]
+    pub config: ZookeeperConfig,
+
+    /// Compute resources of the ZooKeeper container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+
+    /// JVM settings; the heap is derived from the memory limit unless set.
+    #[serde(default)]
+    pub jvm: JvmSpec,
+
+    /// Pod placement and metadata.
+    #[serde(default)]
+    pub pod: PodSpecOverrides,
+
+    /// Probe timings for the readiness (member serving) and liveness (`ruok`) probes.
+    #[serde(default)]
+    pub probes: ProbesSpec,
+
+    /// DNS domain of the Kubernetes cluster, used in member addresses.
+    #[serde(default = "default_cluster_domain")]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
+    pub cluster_domain: String,
+}
+
+fn default_replicas() -> i32 {
+    3
+}
+
+fn default_cluster_domain() -> String {
+    DEFAULT_CLUSTER_DOMAIN.to_string()
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// Image repository, e.g. `zookeeper` or `registry.example.com/zookeeper`.
+    #[serde(default = "default_image_repository")]
+    #[schemars(length(min = 1, max = 255))]
+    pub repository: String,
+    /// Image tag (or `sha256:...` digest).
+    #[serde(default = "default_image_tag")]
+    #[schemars(length(min = 1, max = 128))]
+    pub tag: String,
+    #[serde(default)]
+    pub pull_policy: PullPolicy,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<LocalObjectReference>,
+}
+
+fn default_image_repository() -> String {
+    DEFAULT_IMAGE_REPOSITORY.to_string()
+}
+
+fn default_image_tag() -> String {
+    DEFAULT_IMAGE_TAG.to_string()
+}
+
+impl ImageSpec {
+    /// The image reference a container uses: `repository:tag` or `repository@sha256:...`.
+    pub fn reference(&self) -> String {
+        if self.tag.starts_with("sha256:") {
+            format!("{}@{}", self.repository, self.tag)
+        } else {
+            format!("{}:{}", self.repository, self.tag)
+        }
+    }
+}
+
+impl Default for ImageSpec {
+    fn default() -> Self {
+        Self {
+            repository: default_image_repository(),
+            tag: default_image_tag(),
+            pull_policy: PullPolicy::default(),
+            pull_secrets: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
+/// Persistent storage survives pod restarts; ephemeral storage is for development only.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "self.mode == oldSelf.mode", "message": "storage.mode is immutable"},
+    {"rule": "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+     "message": "storage.storageClassName is immutable"}
+]))]
+pub struct StorageSpec {
+    #[serde(default)]
+    pub mode: StorageMode,
+    /// Volume size per member (PVC request, or the emptyDir size limit when ephemeral).
+    #[serde(default = "default_storage_size")]
+    pub size: Quantity,
+    /// Storage class of the members' PVCs; the cluster default when unset. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// What happens to PVCs when the cluster is deleted or scaled down.
+    #[serde(default)]
+    pub retention: RetentionSpec,
+}
+
+fn default_storage_size() -> Quantity {
+    Quantity(DEFAULT_STORAGE_SIZE.to_string())
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        Self {
+            mode: StorageMode::default(),
+            size: default_storage_size(),
+            storage_class_name: None,
+            retention: RetentionSpec::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum StorageMode {
+    #[default]
+    Persistent,
+    Ephemeral,
+}
+
+/// PVC retention. The operator enforces it itself (owner references on delete, PVC
+/// deletion after scale-down) so it works on servers without the StatefulSet field.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionSpec {
+    #[serde(default)]
+    pub when_deleted: RetentionPolicy,
+    #[serde(default)]
+    pub when_scaled: RetentionPolicy,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum RetentionPolicy {
+    #[default]
+    Retain,
+    Delete,
+}
+
+/// Typed zoo.cfg knobs plus free extra entries. Keys the operator owns are rejected.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ZookeeperConfig {
+    /// Basic time unit in milliseconds.
+    #[serde(default = "default_tick_time")]
+    #[schemars(range(min = 100, max = 60000))]
+    pub tick_time: i32,
+    /// Ticks a follower may take to connect and sync to the leader.
+    #[serde(default = "default_init_limit")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub init_limit: i32,
+    /// Ticks a follower may lag behind the leader.
+    #[serde(default = "default_sync_limit")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub sync_limit: i32,
+    /// Concurrent connections per client IP; 0 means unlimited.
+    #[serde(default = "default_max_client_cnxns")]
+    #[schemars(range(min = 0, max = 100000))]
+    pub max_client_cnxns: i32,
+    /// Snapshots kept by autopurge (ZooKeeper requires at least 3).
+    #[serde(default = "default_snap_retain_count")]
+    #[schemars(range(min = 3, max = 1000))]
+    pub autopurge_snap_retain_count: i32,
+    /// Hours between autopurge runs; 0 disables autopurge.
+    #[serde(default = "default_purge_interval")]
+    #[schemars(range(min = 0, max = 8760))]
+    pub autopurge_purge_interval: i32,
+    /// Minimum session timeout in milliseconds (ZooKeeper default: 2 ticks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_session_timeout: Option<i32>,
+    /// Maximum session timeout in milliseconds (ZooKeeper default: 20 ticks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_session_timeout: Option<i32>,
+    /// Extra zoo.cfg entries. Keys the operator owns (dataDir, clientPort, server.N, ...) are rejected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = owned_keys_rule()))]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// zoo.cfg keys the operator sets itself; `config.extra` may not override them.
+pub const OPERATOR_OWNED_KEYS: &[&str] = &[
+    "dataDir",
+    "dataLogDir",
+    "clientPort",
+    "secureClientPort",
+    "clientPortAddress",
+    "dynamicConfigFile",
+    "4lw.commands.whitelist",
+    "reconfigEnabled",
+    "standaloneEnabled",
+    "quorumListenOnAllIPs",
+    "admin.enableServer",
+    "admin.serverPort",
+    "skipACL",
+];
+
+/// Owned key prefixes: `server.N` membership lines.
+pub const OPERATOR_OWNED_PREFIXES: &[&str] = &["server.", "group.", "weight."];
+
+/// The CEL twin of the owned-key check, for servers that evaluate CEL (1.25+).
+fn owned_keys_rule() -> serde_json::Value {
+    let keys = OPERATOR_OWNED_KEYS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let prefixes = OPERATOR_OWNED_PREFIXES
+        .iter()
+        .map(|p| format!("!k.startsWith('{p}')"))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    serde_json::json!([{
+        "rule": format!("self.all(k, {prefixes} && !(k in [{keys}]))"),
+        "message": "config.extra must not set keys the operator owns (dataDir, clientPort, server.N, ...)"
+    }])
+}
+
+fn default_tick_time() -> i32 {
+    2000
+}
+fn default_init_limit() -> i32 {
+    10
+}
+fn default_sync_limit() -> i32 {
+    5
+}
+fn default_max_client_cnxns() -> i32 {
+    60
+}
+fn default_snap_retain_count() -> i32 {
+    3
+}
+fn default_purge_interval() -> i32 {
+    24
+}
+
+impl Default for ZookeeperConfig {
+    fn default() -> Self {
+        Self {
+            tick_time: default_tick_time(),
+            init_limit: default_init_limit(),
+            sync_limit: default_sync_limit(),
+            max_client_cnxns: default_max_client_cnxns(),
+            autopurge_snap_retain_count: default_snap_retain_count(),
+            autopurge_purge_interval: default_purge_interval(),
+            min_session_timeout: None,
+            max_session_timeout: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JvmSpec {
+    /// Heap size (-Xms/-Xmx) as a Kubernetes quantity, e.g. `1Gi`. Default: 3/4 of the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<Quantity>,
+    /// Extra JVM flags appended after the heap flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_flags: Vec<String>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpecOverrides {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Default: preferred anti-affinity across hosts, so one node failure costs one member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Extra pod labels (the operator's own selector labels win).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbesSpec {
+    #[serde(default)]
+    pub readiness: ProbeTiming,
+    #[serde(default)]
+    pub liveness: ProbeTiming,
+}
+
+impl Default for ProbesSpec {
+    fn default() -> Self {
+        Self {
+            readiness: ProbeTiming::default(),
+            liveness: ProbeTiming {
+                initial_delay_seconds: 15,
+                ..ProbeTiming::default()
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeTiming {
+    #[serde(default = "default_initial_delay")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub initial_delay_seconds: i32,
+    #[serde(default = "default_period")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub period_seconds: i32,
+    #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub timeout_seconds: i32,
+    #[serde(default = "default_failure_threshold")]
+    #[schemars(range(min = 1, max = 100))]
+    pub failure_threshold: i32,
+}
+
+fn default_initial_delay() -> i32 {
+    5
+}
+fn default_period() -> i32 {
+    10
+}
+fn default_timeout() -> i32 {
+    5
+}
+fn default_failure_threshold() -> i32 {
+    3
+}
+
+impl Default for ProbeTiming {
+    fn default() -> Self {
+        Self {
+            initial_delay_seconds: default_initial_delay(),
+            period_seconds: default_period(),
+            timeout_seconds: default_timeout(),
+            failure_threshold: default_failure_threshold(),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Pure: a validated cluster -> the Kubernetes objects it should have. No client here.
+pub mod config;
+pub mod labels;
+pub mod pdb;
+pub mod scripts;
+pub mod services;
+pub mod statefulset;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+
+use crate::validate::ValidCluster;
+
+/// Every object a cluster owns, in the order they are applied (config before the pods
+/// that read it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredObjects {
+    pub config_map: ConfigMap,
+    pub headless_service: Service,
+    pub client_service: Service,
+    pub statefulset: StatefulSet,
+    /// `None` when the server has no `policy/v1` (Kubernetes older than 1.21).
+    pub pdb: Option<PodDisruptionBudget>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerCapabilities {
+    pub policy_v1: bool,
+}
+
+pub fn desired_objects(cluster: &ValidCluster, server: ServerCapabilities) -> DesiredObjects {
+    let config_map = config::config_map(cluster);
+    let hash = config::config_hash(&config_map);
+    let config_map_name = labels::config_map_name(&cluster.name);
+    DesiredObjects {
+        statefulset: statefulset::statefulset(cluster, &config_map_name, &hash),
+        headless_service: services::headless_service(cluster),
+        client_service: services::client_service(cluster),
+        pdb: server
+            .policy_v1
+            .then(|| pdb::pod_disruption_budget(cluster)),
+        config_map,
+    }
+}
+
+#[cfg(test)]
+mod tests;

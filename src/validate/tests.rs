@@ -1,0 +1,234 @@
+//! Table tests: every invalid spec is rejected with an error naming its field.
+use super::*;
+use crate::api::ZookeeperCluster;
+
+/// A cluster from YAML as a user would write it (defaults applied by serde, as the API
+/// server applies them from the schema).
+pub(crate) fn cluster(spec_yaml: &str) -> ZookeeperCluster {
+    let yaml = format!(
+        "apiVersion: zookeeper.ensemble.dev/v1alpha1\nkind: ZookeeperCluster\nmetadata:\n  name: zk\n  namespace: ns\n  uid: 1234\n  generation: 1\nspec:\n{}",
+        spec_yaml
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    serde_norway::from_str(&yaml).unwrap_or_else(|e| panic!("fixture does not parse: {e}\n{yaml}"))
+}
+
+#[test]
+fn defaults_are_valid() {
+    let valid = validate(&cluster("{}")).expect("defaults must validate");
+    assert_eq!(valid.spec.replicas, 3);
+    assert_eq!(valid.heap_bytes, None);
+    assert!(valid.warnings.is_empty());
+}
+
+#[test]
+fn invalid_specs_name_their_field() {
+    let cases: &[(&str, &str)] = &[
+        ("replicas: 0", "spec.replicas"),
+        ("replicas: 256", "spec.replicas"),
+        ("replicas: -3", "spec.replicas"),
+        ("image: {repository: ''}", "spec.image.repository"),
+        (
+            "image: {repository: 'zookeeper:3.9'}",
+            "spec.image.repository",
+        ),
+        ("image: {repository: 'Zookeeper'}", "spec.image.repository"),
+        ("image: {tag: '3.9 beta'}", "spec.image.tag"),
+        ("image: {tag: 'sha256:abc'}", "spec.image.tag"),
+        (
+            "image: {pullSecrets: [{name: 'Bad_Name'}]}",
+            "spec.image.pullSecrets[0].name",
+        ),
+        ("storage: {size: 'ten gigs'}", "spec.storage.size"),
+        ("storage: {size: '0'}", "spec.storage.size"),
+        (
+            "storage: {storageClassName: 'Fast SSD'}",
+            "spec.storage.storageClassName",
+        ),
+        ("config: {tickTime: 10}", "spec.config.tickTime"),
+        ("config: {initLimit: 0}", "spec.config.initLimit"),
+        ("config: {syncLimit: 5000}", "spec.config.syncLimit"),
+        ("config: {maxClientCnxns: -1}", "spec.config.maxClientCnxns"),
+        (
+            "config: {autopurgeSnapRetainCount: 2}",
+            "spec.config.autopurgeSnapRetainCount",
+        ),
+        (
+            "config: {autopurgePurgeInterval: -1}",
+            "spec.config.autopurgePurgeInterval",
+        ),
+        (
+            "config: {minSessionTimeout: 0}",
+            "spec.config.minSessionTimeout",
+        ),
+        (
+            "config: {minSessionTimeout: 9000, maxSessionTimeout: 4000}",
+            "spec.config.minSessionTimeout",
+        ),
+        (
+            "config: {extra: {dataDir: /tmp}}",
+            "spec.config.extra.dataDir",
+        ),
+        (
+            "config: {extra: {clientPort: '2182'}}",
+            "spec.config.extra.clientPort",
+        ),
+        (
+            "config: {extra: {server.7: 'evil:2888:3888'}}",
+            "spec.config.extra.server.7",
+        ),
+        (
+            "config: {extra: {4lw.commands.whitelist: '*'}}",
+            "spec.config.extra.4lw.commands.whitelist",
+        ),
+        (
+            "config: {extra: {skipACL: 'yes'}}",
+            "spec.config.extra.skipACL",
+        ),
+        (
+            "config: {extra: {tickTime: '3000'}}",
+            "spec.config.extra.tickTime",
+        ),
+        (
+            "config: {extra: {'bad key': 'x'}}",
+            "spec.config.extra.bad key",
+        ),
+        (
+            "config: {extra: {jute.maxbuffer: \"1\\nserver.9=x\"}}",
+            "spec.config.extra.jute.maxbuffer",
+        ),
+        (
+            "resources: {limits: {memory: 'lots'}}",
+            "spec.resources.limits.memory",
+        ),
+        (
+            "resources: {limits: {memory: 1Gi}, requests: {memory: 2Gi}}",
+            "spec.resources.requests.memory",
+        ),
+        ("jvm: {heap: 'big'}", "spec.jvm.heap"),
+        (
+            "resources: {limits: {memory: 1Gi}}\njvm: {heap: 1Gi}",
+            "spec.jvm.heap",
+        ),
+        ("jvm: {extraFlags: [\"-Dx='y'\"]}", "spec.jvm.extraFlags[0]"),
+        (
+            "pod: {labels: {app.kubernetes.io/instance: other}}",
+            "spec.pod.labels.app.kubernetes.io/instance",
+        ),
+        ("pod: {labels: {team: 'has space'}}", "spec.pod.labels.team"),
+        (
+            "pod: {annotations: {'bad key!': x}}",
+            "spec.pod.annotations.bad key!",
+        ),
+        (
+            "pod: {nodeSelector: {'disk type': ssd}}",
+            "spec.pod.nodeSelector.disk type",
+        ),
+        (
+            "pod: {priorityClassName: 'High_Priority'}",
+            "spec.pod.priorityClassName",
+        ),
+        (
+            "pod: {serviceAccountName: 'ZK'}",
+            "spec.pod.serviceAccountName",
+        ),
+        (
+            "probes: {readiness: {periodSeconds: 0}}",
+            "spec.probes.readiness.periodSeconds",
+        ),
+        (
+            "probes: {liveness: {failureThreshold: 0}}",
+            "spec.probes.liveness.failureThreshold",
+        ),
+        ("clusterDomain: 'Cluster Local'", "spec.clusterDomain"),
+    ];
+    assert!(cases.len() >= 20);
+    for (spec, field) in cases {
+        match validate(&cluster(spec)) {
+            Err(ValidationError::InvalidSpec(errors)) => {
+                assert!(
+                    errors.iter().any(|e| e.field == *field),
+                    "spec `{spec}`: expected an error for {field}, got {errors:?}"
+                );
+                let message = ValidationError::InvalidSpec(errors.clone()).to_string();
+                assert!(
+                    message.contains(field),
+                    "message names the field: {message}"
+                );
+            }
+            other => panic!("spec `{spec}` should be invalid ({field}), got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn names_too_long_for_derived_objects_are_rejected() {
+    let mut c = cluster("{}");
+    c.metadata.name = Some("z".repeat(53));
+    let err = validate(&c).expect_err("53 characters is too long");
+    assert!(err.to_string().contains("metadata.name"));
+    c.metadata.name = Some("z".repeat(52));
+    assert!(validate(&c).is_ok());
+}
+
+#[test]
+fn missing_uid_is_reported_not_panicked() {
+    let mut c = cluster("{}");
+    c.metadata.uid = None;
+    assert_eq!(validate(&c), Err(ValidationError::MissingMetadata("uid")));
+}
+
+#[test]
+fn even_replicas_warn_but_validate() {
+    let valid = validate(&cluster("replicas: 4")).expect("4 is allowed");
+    assert_eq!(valid.warnings.len(), 1);
+    assert!(valid.warnings[0].contains("even"), "{:?}", valid.warnings);
+}
+
+#[test]
+fn heap_is_three_quarters_of_the_memory_limit_unless_set() {
+    let derived = validate(&cluster("resources: {limits: {memory: 2Gi}}")).expect("valid");
+    assert_eq!(derived.heap_bytes, Some(1536 << 20));
+    let explicit = validate(&cluster(
+        "resources: {limits: {memory: 2Gi}}\njvm: {heap: 1Gi}",
+    ))
+    .expect("valid");
+    assert_eq!(explicit.heap_bytes, Some(1 << 30));
+}
+
+#[test]
+fn storage_cannot_change_under_a_live_statefulset() {
+    use crate::build::{ServerCapabilities, desired_objects};
+    let original =
+        validate(&cluster("storage: {storageClassName: fast, size: 5Gi}")).expect("valid");
+    let sts = desired_objects(&original, ServerCapabilities { policy_v1: true }).statefulset;
+
+    let same = cluster("storage: {storageClassName: fast, size: 5Gi}");
+    assert!(check_immutable(&same.spec, Some(&sts)).is_empty());
+
+    let cases = [
+        (
+            "storage: {storageClassName: slow, size: 5Gi}",
+            "spec.storage.storageClassName",
+        ),
+        ("storage: {size: 5Gi}", "spec.storage.storageClassName"),
+        (
+            "storage: {storageClassName: fast, size: 6Gi}",
+            "spec.storage.size",
+        ),
+        (
+            "storage: {mode: Ephemeral, storageClassName: fast, size: 5Gi}",
+            "spec.storage.mode",
+        ),
+    ];
+    for (spec, field) in cases {
+        let errors = check_immutable(&cluster(spec).spec, Some(&sts));
+        assert!(
+            errors.iter().any(|e| e.field == field),
+            "{spec}: {errors:?}"
+        );
+    }
+    assert!(check_immutable(&cluster("storage: {storageClassName: slow}").spec, None).is_empty());
+}
