@@ -1,0 +1,229 @@
+//! Pure: what the operator observed -> the cluster's status.
+//!
+//! Conditions, for now from the StatefulSet and pod readiness (quorum health refines them):
+//! - `Available`: a majority of members is Ready (serving).
+//! - `Progressing`: the StatefulSet is still creating or rolling out members.
+//! - `Degraded`: some member is not Ready while the rollout is complete.
+pub mod conditions;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::api::{AVAILABLE, DEGRADED, MemberStatus, PROGRESSING, ZookeeperClusterStatus};
+use crate::build::labels::{CLIENT_PORT, member_host, myid, pod_name};
+use crate::validate::{ValidCluster, ValidationError};
+use conditions::{Verdict, conditions, find};
+
+/// Reasons used in conditions (and as Event reasons where a condition flips).
+pub mod reason {
+    pub const CREATING: &str = "Creating";
+    pub const QUORUM_READY: &str = "QuorumReady";
+    pub const QUORUM_NOT_READY: &str = "QuorumNotReady";
+    pub const ROLLING_OUT: &str = "RollingOut";
+    pub const RECONCILED: &str = "Reconciled";
+    pub const MEMBERS_NOT_READY: &str = "MembersNotReady";
+    pub const ALL_MEMBERS_READY: &str = "AllMembersReady";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+}
+
+/// What the operator saw of the cluster's workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    pub statefulset: Option<&'a StatefulSet>,
+    pub pods: &'a [Pod],
+}
+
+/// Majority of `voters`: the fewest serving members that keep a quorum.
+pub fn majority(voters: i32) -> i32 {
+    voters / 2 + 1
+}
+
+pub fn is_pod_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Status of a valid cluster.
+pub fn compute(
+    previous: Option<&ZookeeperClusterStatus>,
+    cluster: &ValidCluster,
+    observed: Observed<'_>,
+    now: &str,
+) -> ZookeeperClusterStatus {
+    let desired = cluster.spec.replicas;
+    let members: Vec<MemberStatus> = (0..desired)
+        .map(|ordinal| {
+            let name = pod_name(&cluster.name, ordinal);
+            let ready = observed
+                .pods
+                .iter()
+                .any(|p| p.metadata.name.as_deref() == Some(name.as_str()) && is_pod_ready(p));
+            MemberStatus {
+                name,
+                myid: myid(ordinal),
+                ready,
+            }
+        })
+        .collect();
+    let ready = members.iter().filter(|m| m.ready).count() as i32;
+    let not_ready: Vec<&str> = members
+        .iter()
+        .filter(|m| !m.ready)
+        .map(|m| m.name.as_str())
+        .collect();
+    let running = observed
+        .statefulset
+        .and_then(|s| s.status.as_ref())
+        .map_or(0, |s| s.replicas);
+
+    let prior = previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or_default();
+    let was_available = find(prior, AVAILABLE)
+        .is_some_and(|c| c.reason != reason::CREATING && c.reason != reason::INVALID_SPEC);
+    let available = ready >= majority(desired);
+    let creating = !available && !was_available;
+    let rollout = rollout_in_progress(observed.statefulset, desired);
+
+    let mut available_message = format!(
+        "{ready}/{desired} members ready, {} needed for a quorum",
+        majority(desired)
+    );
+    for warning in &cluster.warnings {
+        available_message.push_str("; warning: ");
+        available_message.push_str(warning);
+    }
+    let available_reason = match (available, creating) {
+        (true, _) => reason::QUORUM_READY,
+        (false, true) => reason::CREATING,
+        (false, false) => reason::QUORUM_NOT_READY,
+    };
+    let progressing = match (&rollout, creating) {
+        (Some(why), _) => Verdict::new(PROGRESSING, true, reason::ROLLING_OUT, why.clone()),
+        (None, true) => Verdict::new(
+            PROGRESSING,
+            true,
+            reason::CREATING,
+            "waiting for a quorum of members to become ready",
+        ),
+        (None, false) => Verdict::new(
+            PROGRESSING,
+            false,
+            reason::RECONCILED,
+            "all objects are up to date",
+        ),
+    };
+    let degraded = if !not_ready.is_empty() && rollout.is_none() && !creating {
+        Verdict::new(
+            DEGRADED,
+            true,
+            reason::MEMBERS_NOT_READY,
+            format!("not ready: {}", not_ready.join(", ")),
+        )
+    } else {
+        Verdict::new(
+            DEGRADED,
+            false,
+            reason::ALL_MEMBERS_READY,
+            if not_ready.is_empty() {
+                "every member is ready"
+            } else {
+                "members are starting"
+            },
+        )
+    };
+    let verdicts = vec![
+        Verdict::new(AVAILABLE, available, available_reason, available_message),
+        progressing,
+        degraded,
+    ];
+
+    ZookeeperClusterStatus {
+        observed_generation: cluster.generation,
+        conditions: conditions(prior, verdicts, cluster.generation, now),
+        replicas: running,
+        ready_replicas: ready,
+        connection_string: Some(connection_string(cluster)),
+        members,
+        // Filled in by quorum health; kept as they were until it reports.
+        leader: previous.and_then(|p| p.leader.clone()),
+        quorum: previous.and_then(|p| p.quorum.clone()),
+    }
+}
+
+/// Status of a cluster whose spec is invalid: `Available=False/InvalidSpec`; everything
+/// else is kept as last observed, since the operator changes nothing for an invalid spec.
+pub fn invalid(
+    previous: Option<&ZookeeperClusterStatus>,
+    generation: Option<i64>,
+    error: &ValidationError,
+    now: &str,
+) -> ZookeeperClusterStatus {
+    let base = previous.cloned().unwrap_or_default();
+    let prior = base.conditions.clone();
+    let message = error.to_string();
+    let verdicts = vec![
+        Verdict::new(AVAILABLE, false, error.reason(), message.clone()),
+        Verdict::new(
+            PROGRESSING,
+            false,
+            error.reason(),
+            "the operator changes nothing until the spec is fixed",
+        ),
+        match find(&prior, DEGRADED) {
+            Some(d) => Verdict::new(
+                DEGRADED,
+                d.status == conditions::TRUE,
+                &d.reason,
+                d.message.clone(),
+            ),
+            None => Verdict::new(
+                DEGRADED,
+                false,
+                error.reason(),
+                "unknown until the spec is valid",
+            ),
+        },
+    ];
+    ZookeeperClusterStatus {
+        observed_generation: generation,
+        conditions: conditions(&prior, verdicts, generation, now),
+        ..base
+    }
+}
+
+/// Why the StatefulSet is still moving, or `None` when it is settled.
+fn rollout_in_progress(statefulset: Option<&StatefulSet>, desired: i32) -> Option<String> {
+    let Some(sts) = statefulset else {
+        return Some("creating the StatefulSet".to_string());
+    };
+    let status = sts.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation);
+    if observed < sts.metadata.generation {
+        return Some("waiting for the StatefulSet controller".to_string());
+    }
+    let replicas = status.map_or(0, |s| s.replicas);
+    if replicas != desired {
+        return Some(format!("scaling from {replicas} to {desired} members"));
+    }
+    let updated = status.and_then(|s| s.updated_replicas).unwrap_or(0);
+    let revisions_differ = status.is_some_and(|s| s.current_revision != s.update_revision);
+    if updated < desired || revisions_differ {
+        return Some(format!(
+            "{updated}/{desired} members updated to the latest revision"
+        ));
+    }
+    None
+}
+
+pub fn connection_string(cluster: &ValidCluster) -> String {
+    (0..cluster.spec.replicas)
+        .map(|ordinal| format!("{}:{CLIENT_PORT}", member_host(cluster, ordinal)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,300 @@
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
+use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::*;
+use crate::validate::{ValidCluster, validate};
+
+fn valid(spec: &str) -> ValidCluster {
+    validate(&crate::validate::tests::cluster(spec)).expect("valid fixture")
+}
+
+fn sts(replicas: i32, updated: i32) -> StatefulSet {
+    StatefulSet {
+        metadata: ObjectMeta {
+            generation: Some(1),
+            ..ObjectMeta::default()
+        },
+        status: Some(StatefulSetStatus {
+            observed_generation: Some(1),
+            replicas,
+            updated_replicas: Some(updated),
+            current_revision: Some("r1".into()),
+            update_revision: Some("r1".into()),
+            ..StatefulSetStatus::default()
+        }),
+        ..StatefulSet::default()
+    }
+}
+
+fn pods(ready: &[bool]) -> Vec<Pod> {
+    ready
+        .iter()
+        .enumerate()
+        .map(|(i, ready)| Pod {
+            metadata: ObjectMeta {
+                name: Some(format!("zk-{i}")),
+                ..ObjectMeta::default()
+            },
+            status: Some(PodStatus {
+                conditions: Some(vec![PodCondition {
+                    type_: "Ready".into(),
+                    status: if *ready { "True" } else { "False" }.into(),
+                    ..PodCondition::default()
+                }]),
+                ..PodStatus::default()
+            }),
+            ..Pod::default()
+        })
+        .collect()
+}
+
+fn condition<'a>(status: &'a ZookeeperClusterStatus, type_: &str) -> (&'a str, &'a str) {
+    let c = find(&status.conditions, type_).unwrap_or_else(|| panic!("no {type_} condition"));
+    (c.status.as_str(), c.reason.as_str())
+}
+
+#[test]
+fn a_new_cluster_is_creating() {
+    let status = compute(
+        None,
+        &valid("{}"),
+        Observed {
+            statefulset: None,
+            pods: &[],
+        },
+        "t0",
+    );
+    assert_eq!(condition(&status, AVAILABLE), ("False", reason::CREATING));
+    assert_eq!(
+        condition(&status, PROGRESSING),
+        ("True", reason::ROLLING_OUT)
+    );
+    assert_eq!(
+        condition(&status, DEGRADED),
+        ("False", reason::ALL_MEMBERS_READY)
+    );
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(
+        status.connection_string.as_deref(),
+        Some(
+            "zk-0.zk-headless.ns.svc.cluster.local:2181,zk-1.zk-headless.ns.svc.cluster.local:2181,zk-2.zk-headless.ns.svc.cluster.local:2181"
+        )
+    );
+}
+
+#[test]
+fn members_starting_keep_the_cluster_creating_until_a_quorum_is_ready() {
+    let cluster = valid("{}");
+    let starting = pods(&[true, false, false]);
+    let s = sts(3, 3);
+    let status = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &starting,
+        },
+        "t0",
+    );
+    assert_eq!(condition(&status, AVAILABLE), ("False", reason::CREATING));
+    assert_eq!(condition(&status, PROGRESSING), ("True", reason::CREATING));
+    assert_eq!(condition(&status, DEGRADED).0, "False");
+}
+
+#[test]
+fn a_ready_cluster_is_available_and_settled() {
+    let cluster = valid("{}");
+    let all = pods(&[true, true, true]);
+    let s = sts(3, 3);
+    let status = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &all,
+        },
+        "t0",
+    );
+    assert_eq!(
+        condition(&status, AVAILABLE),
+        ("True", reason::QUORUM_READY)
+    );
+    assert_eq!(
+        condition(&status, PROGRESSING),
+        ("False", reason::RECONCILED)
+    );
+    assert_eq!(
+        condition(&status, DEGRADED),
+        ("False", reason::ALL_MEMBERS_READY)
+    );
+    assert_eq!(status.ready_replicas, 3);
+    assert_eq!(
+        status
+            .members
+            .iter()
+            .map(|m| (m.myid, m.ready))
+            .collect::<Vec<_>>(),
+        [(1, true), (2, true), (3, true)]
+    );
+}
+
+#[test]
+fn losing_members_degrades_then_loses_availability() {
+    let cluster = valid("{}");
+    let s = sts(3, 3);
+    let healthy = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true, true, true]),
+        },
+        "t0",
+    );
+
+    let one_down = compute(
+        Some(&healthy),
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true, false, true]),
+        },
+        "t1",
+    );
+    assert_eq!(
+        condition(&one_down, AVAILABLE),
+        ("True", reason::QUORUM_READY)
+    );
+    assert_eq!(
+        condition(&one_down, DEGRADED),
+        ("True", reason::MEMBERS_NOT_READY)
+    );
+    assert!(find(&one_down.conditions, DEGRADED).is_some_and(|c| c.message.contains("zk-1")));
+
+    let two_down = compute(
+        Some(&one_down),
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true, false, false]),
+        },
+        "t2",
+    );
+    assert_eq!(
+        condition(&two_down, AVAILABLE),
+        ("False", reason::QUORUM_NOT_READY)
+    );
+    let available = find(&two_down.conditions, AVAILABLE).expect("available");
+    assert_eq!(available.last_transition_time.as_deref(), Some("t2"));
+    let degraded = find(&two_down.conditions, DEGRADED).expect("degraded");
+    assert_eq!(
+        degraded.last_transition_time.as_deref(),
+        Some("t1"),
+        "Degraded did not flip again"
+    );
+}
+
+#[test]
+fn recomputing_an_unchanged_cluster_changes_nothing() {
+    let cluster = valid("{}");
+    let s = sts(3, 3);
+    let all = pods(&[true, true, true]);
+    let first = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &all,
+        },
+        "t0",
+    );
+    let again = compute(
+        Some(&first),
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &all,
+        },
+        "t9",
+    );
+    assert_eq!(first, again, "no timestamps rewritten, so no status patch");
+}
+
+#[test]
+fn a_rollout_is_progressing() {
+    let cluster = valid("replicas: 5");
+    let mut s = sts(3, 3);
+    let status = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true; 3]),
+        },
+        "t0",
+    );
+    assert_eq!(
+        condition(&status, PROGRESSING),
+        ("True", reason::ROLLING_OUT)
+    );
+    s.status.as_mut().expect("status").update_revision = Some("r2".into());
+    s.status.as_mut().expect("status").replicas = 5;
+    let status = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true; 5]),
+        },
+        "t0",
+    );
+    assert!(
+        find(&status.conditions, PROGRESSING)
+            .is_some_and(|c| c.status == "True" && c.message.contains("revision"))
+    );
+}
+
+#[test]
+fn even_replicas_are_mentioned_in_the_available_message() {
+    let status = compute(
+        None,
+        &valid("replicas: 4"),
+        Observed {
+            statefulset: None,
+            pods: &[],
+        },
+        "t0",
+    );
+    let available = find(&status.conditions, AVAILABLE).expect("available");
+    assert!(available.message.contains("even"), "{}", available.message);
+}
+
+#[test]
+fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
+    let cluster = valid("{}");
+    let s = sts(3, 3);
+    let healthy = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &pods(&[true; 3]),
+        },
+        "t0",
+    );
+    let mut broken = crate::validate::tests::cluster("replicas: 0");
+    broken.metadata.generation = Some(2);
+    let error = validate(&broken).expect_err("invalid");
+    let status = invalid(Some(&healthy), Some(2), &error, "t1");
+    assert_eq!(
+        condition(&status, AVAILABLE),
+        ("False", reason::INVALID_SPEC)
+    );
+    assert!(
+        find(&status.conditions, AVAILABLE).is_some_and(|c| c.message.contains("spec.replicas"))
+    );
+    assert_eq!(status.observed_generation, Some(2));
+    assert_eq!(status.members, healthy.members);
+    assert_eq!(status.ready_replicas, 3);
+}
