@@ -5,6 +5,7 @@
 //! - `Progressing`: the StatefulSet is still creating or rolling out members.
 //! - `Degraded`: some member is not Ready while the rollout is complete.
 pub mod conditions;
+pub mod notices;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -93,7 +94,7 @@ pub fn compute(
     );
     for warning in &cluster.warnings {
         available_message.push_str("; warning: ");
-        available_message.push_str(warning);
+        available_message.push_str(&warning.message);
     }
     let available_reason = match (available, creating) {
         (true, _) => reason::QUORUM_READY,

@@ -61,6 +61,14 @@ fn join(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// A legal but unwise choice in a spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecWarning {
+    /// The Event reason, e.g. `EvenReplicas`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
 /// A cluster whose spec passed validation, with the values builders need already parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidCluster {
@@ -72,7 +80,7 @@ pub struct ValidCluster {
     /// JVM heap in bytes: `spec.jvm.heap`, else derived from the memory limit.
     pub heap_bytes: Option<u64>,
     /// Legal but unwise choices, reported as Warning Events and in condition messages.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<SpecWarning>,
 }
 
 /// Validates a cluster fetched from the API server.

@@ -1,12 +1,12 @@
 //! The rules a spec must follow, each naming the field it checks.
 use k8s_openapi::api::core::v1::ResourceRequirements;
 
-use super::FieldError;
 use super::names::{
     is_dns_label, is_dns_subdomain, is_image_repository, is_image_tag, is_label_value,
     is_qualified_name,
 };
 use super::quantity::parse_quantity;
+use super::{FieldError, SpecWarning};
 use crate::api::{OPERATOR_OWNED_KEYS, OPERATOR_OWNED_PREFIXES, ZookeeperClusterSpec};
 use crate::build::labels::SELECTOR_LABEL_KEYS;
 
@@ -331,14 +331,17 @@ pub fn heap_bytes(spec: &ZookeeperClusterSpec) -> Option<u64> {
     (mib > 0).then_some(mib << 20)
 }
 
-pub fn warnings(spec: &ZookeeperClusterSpec) -> Vec<String> {
+pub fn warnings(spec: &ZookeeperClusterSpec) -> Vec<SpecWarning> {
     let mut warnings = Vec::new();
     if spec.replicas % 2 == 0 {
-        warnings.push(format!(
-            "replicas is even ({}): it tolerates no more failures than {} members",
-            spec.replicas,
-            spec.replicas - 1
-        ));
+        warnings.push(SpecWarning {
+            reason: "EvenReplicas",
+            message: format!(
+                "replicas is even ({}): it tolerates no more failures than {} members",
+                spec.replicas,
+                spec.replicas - 1
+            ),
+        });
     }
     warnings
 }

@@ -184,7 +184,12 @@ fn missing_uid_is_reported_not_panicked() {
 fn even_replicas_warn_but_validate() {
     let valid = validate(&cluster("replicas: 4")).expect("4 is allowed");
     assert_eq!(valid.warnings.len(), 1);
-    assert!(valid.warnings[0].contains("even"), "{:?}", valid.warnings);
+    assert_eq!(valid.warnings[0].reason, "EvenReplicas");
+    assert!(
+        valid.warnings[0].message.contains("even"),
+        "{:?}",
+        valid.warnings
+    );
 }
 
 #[test]

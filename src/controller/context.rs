@@ -1,0 +1,67 @@
+//! State shared by every reconcile: one client, one event recorder, caches.
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use kube::Client;
+use kube::runtime::events::Recorder;
+
+use super::apply::AppliedCache;
+use crate::build::ServerCapabilities;
+use crate::telemetry::Metrics;
+
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+    pub server: ServerCapabilities,
+    pub applied: AppliedCache,
+    /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
+    pub pdb_warned: Mutex<HashSet<String>>,
+    /// Consecutive failures per cluster, for the error backoff.
+    pub failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        recorder: Recorder,
+        metrics: Metrics,
+        server: ServerCapabilities,
+    ) -> Self {
+        Self {
+            client,
+            recorder,
+            metrics,
+            server,
+            applied: AppliedCache::default(),
+            pdb_warned: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Records one more failure and returns how many in a row.
+    pub fn record_failure(&self, key: &str) -> u32 {
+        self.failures
+            .lock()
+            .map(|mut f| {
+                let n = f.entry(key.to_string()).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .unwrap_or(1)
+    }
+
+    pub fn clear_failures(&self, key: &str) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(key);
+        }
+    }
+
+    /// True the first time it is asked for a cluster.
+    pub fn first_pdb_warning(&self, uid: &str) -> bool {
+        self.pdb_warned
+            .lock()
+            .map(|mut w| w.insert(uid.to_string()))
+            .unwrap_or(false)
+    }
+}

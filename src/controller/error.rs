@@ -1,0 +1,47 @@
+//! Errors of the reconcile's I/O steps; each variant names an Event reason.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {what}: {source}")]
+    Fetch {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot apply {what}: {source}")]
+    Apply {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot delete {what}: {source}")]
+    Delete {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot update the status: {0}")]
+    Status(#[source] kube::Error),
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the resource has no {0}")]
+    MissingMetadata(&'static str),
+}
+
+impl Error {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Fetch { .. } => "FetchFailed",
+            Self::Apply { .. } => "ApplyFailed",
+            Self::Delete { .. } => "DeleteFailed",
+            Self::Status(_) => "StatusUpdateFailed",
+            Self::Encode { .. } => "EncodeFailed",
+            Self::MissingMetadata(_) => "MissingMetadata",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

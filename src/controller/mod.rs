@@ -1,0 +1,111 @@
+//! The only async glue: watches, the reconcile pipeline's I/O, Events and status.
+mod apply;
+mod context;
+mod error;
+mod reconcile;
+mod retention;
+
+pub use context::Context;
+pub use error::Error;
+pub use reconcile::{error_policy, reconcile};
+pub use retention::claim_ordinal;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client, ResourceExt};
+
+use crate::api::ZookeeperCluster;
+use crate::build::ServerCapabilities;
+use crate::build::labels::{INSTANCE_LABEL, MANAGED_BY_LABEL, MANAGER};
+use crate::telemetry::Metrics;
+
+/// Where the operator watches: every namespace, or one.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub namespace: Option<String>,
+}
+
+fn api<K>(client: &Client, scope: &Scope) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match &scope.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Asks the server which optional APIs it has (PodDisruptionBudget `policy/v1` is 1.21+).
+pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
+    let policy_v1 = match client.list_api_group_resources("policy/v1").await {
+        Ok(list) => list
+            .resources
+            .iter()
+            .any(|r| r.name == "poddisruptionbudgets"),
+        Err(error) => {
+            tracing::info!(%error, "no policy/v1 API: PodDisruptionBudgets are skipped");
+            false
+        }
+    };
+    ServerCapabilities { policy_v1 }
+}
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    scope: Scope,
+    metrics: Metrics,
+    ready: Arc<std::sync::atomic::AtomicBool>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let server = server_capabilities(&client).await;
+    let reporter = Reporter {
+        controller: MANAGER.to_string(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, server));
+    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+
+    let mut controller = Controller::new(
+        api::<ZookeeperCluster>(&client, &scope),
+        watcher::Config::default(),
+    )
+    .owns(api::<StatefulSet>(&client, &scope), owned.clone())
+    .owns(api::<Service>(&client, &scope), owned.clone())
+    .owns(api::<ConfigMap>(&client, &scope), owned.clone())
+    // Pods are not owned by the cluster (the StatefulSet owns them): map by label.
+    .watches(api::<Pod>(&client, &scope), owned.clone(), |pod: Pod| {
+        let cluster = pod.labels().get(INSTANCE_LABEL)?.clone();
+        Some(ObjectRef::new(&cluster).within(&pod.namespace()?))
+    });
+    if server.policy_v1 {
+        controller = controller.owns(api::<PodDisruptionBudget>(&client, &scope), owned);
+    }
+    let store = controller.store();
+    let ready_flag = ready.clone();
+    tokio::spawn(async move {
+        // Ready once the cluster cache has synced: before that, reconciles see nothing.
+        if store.wait_until_ready().await.is_ok() {
+            ready_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(cluster = %object, "reconciled"),
+                Err(error) => tracing::debug!(%error, "reconcile error"),
+            }
+        })
+        .await;
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! The reconcile pipeline: fetch -> validate -> build (pure) -> apply -> observe ->
+//! status (pure) -> Events for transitions -> patch status only when it changed.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use super::apply::sync_kind;
+use super::context::Context;
+use super::error::{Error, Result};
+use super::retention;
+use crate::api::{ZookeeperCluster, ZookeeperClusterStatus};
+use crate::build::labels::{MANAGER, owned_selector};
+use crate::build::{DesiredObjects, desired_objects};
+use crate::status::notices::{Notice, notices};
+use crate::status::{self, Observed};
+use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
+
+/// How often a settled cluster is looked at even without a change (drift the watches
+/// cannot see, e.g. a lost event).
+const RESYNC: Duration = Duration::from_secs(300);
+
+pub async fn reconcile(cluster: Arc<ZookeeperCluster>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = reconcile_inner(&cluster, &ctx).await;
+    ctx.metrics
+        .observe_reconcile(started.elapsed(), result.as_ref().err().map(Error::reason));
+    let key = cluster_key(&cluster);
+    if result.is_ok() {
+        ctx.clear_failures(&key);
+    }
+    result
+}
+
+/// On failure: a Warning Event with the error's reason, and a retry with exponential
+/// backoff (1 s doubling to 5 min) rather than a fixed interval.
+pub fn error_policy(cluster: Arc<ZookeeperCluster>, error: &Error, ctx: Arc<Context>) -> Action {
+    let failures = ctx.record_failure(&cluster_key(&cluster));
+    let delay = Duration::from_secs(1u64 << failures.min(9)).min(Duration::from_secs(300));
+    tracing::warn!(cluster = %cluster_key(&cluster), %error, retry_in = ?delay, "reconcile failed");
+    let event = Event {
+        type_: EventType::Warning,
+        reason: error.reason().to_string(),
+        note: Some(truncate(&error.to_string())),
+        action: "Reconcile".to_string(),
+        secondary: None,
+    };
+    let recorder = ctx.recorder.clone();
+    let reference = cluster.object_ref(&());
+    tokio::spawn(async move {
+        if let Err(e) = recorder.publish(&event, &reference).await {
+            tracing::warn!(error = %e, "cannot publish an event");
+        }
+    });
+    Action::requeue(delay)
+}
+
+fn cluster_key(cluster: &ZookeeperCluster) -> String {
+    format!(
+        "{}/{}",
+        cluster.namespace().unwrap_or_default(),
+        cluster.name_any()
+    )
+}
+
+async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Action> {
+    let namespace = cluster
+        .namespace()
+        .ok_or(Error::MissingMetadata("namespace"))?;
+    let name = cluster.name_any();
+    let client = ctx.client.clone();
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    let existing = statefulsets
+        .get_opt(&name)
+        .await
+        .map_err(|source| Error::Fetch {
+            what: format!("StatefulSet {name}"),
+            source,
+        })?;
+
+    let valid = match validate(cluster).and_then(|valid| {
+        let errors = check_immutable(&valid.spec, existing.as_ref());
+        if errors.is_empty() {
+            Ok(valid)
+        } else {
+            Err(ValidationError::InvalidSpec(errors))
+        }
+    }) {
+        Ok(valid) => valid,
+        Err(error) => {
+            // Nothing is applied, deleted or restarted for an invalid spec: only reported.
+            tracing::warn!(cluster = %name, %error, "invalid spec");
+            let next = status::invalid(
+                cluster.status.as_ref(),
+                cluster.metadata.generation,
+                &error,
+                &now(),
+            );
+            publish_status(cluster, ctx, next).await?;
+            return Ok(Action::await_change());
+        }
+    };
+
+    if cluster.status.as_ref().and_then(|s| s.observed_generation) != valid.generation {
+        for warning in &valid.warnings {
+            publish(
+                ctx,
+                cluster,
+                &Notice {
+                    warning: true,
+                    reason: warning.reason.into(),
+                    message: warning.message.clone(),
+                },
+            )
+            .await;
+        }
+    }
+
+    let desired = desired_objects(&valid, ctx.server);
+    if desired.pdb.is_none() && ctx.first_pdb_warning(&valid.uid) {
+        let message = "this Kubernetes server has no policy/v1 API (older than 1.21): no PodDisruptionBudget is created";
+        publish(
+            ctx,
+            cluster,
+            &Notice {
+                warning: true,
+                reason: "PodDisruptionBudgetUnsupported".into(),
+                message: message.into(),
+            },
+        )
+        .await;
+    }
+    let statefulset = apply_all(ctx, &valid, desired).await?;
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let pods = pods
+        .list(&ListParams::default().labels(&owned_selector(&name)))
+        .await
+        .map_err(|source| Error::Fetch {
+            what: "Pod list".into(),
+            source,
+        })?
+        .items;
+    if valid.spec.storage.mode == crate::api::StorageMode::Persistent {
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &namespace);
+        retention::enforce(&claims, &valid, &pods).await?;
+    }
+
+    let observed = Observed {
+        statefulset: statefulset.as_ref(),
+        pods: &pods,
+    };
+    let next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    publish_status(cluster, ctx, next).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Applies every kind in order (configuration before the pods that read it); returns the
+/// live StatefulSet.
+async fn apply_all(
+    ctx: &Context,
+    valid: &ValidCluster,
+    desired: DesiredObjects,
+) -> Result<Option<StatefulSet>> {
+    let client = &ctx.client;
+    let ns = &valid.namespace;
+    let (name, uid, cache) = (&valid.name, &valid.uid, &ctx.applied);
+    sync_kind(
+        &Api::<ConfigMap>::namespaced(client.clone(), ns),
+        cache,
+        name,
+        uid,
+        vec![desired.config_map],
+    )
+    .await?;
+    sync_kind(
+        &Api::<Service>::namespaced(client.clone(), ns),
+        cache,
+        name,
+        uid,
+        vec![desired.headless_service, desired.client_service],
+    )
+    .await?;
+    let sts = sync_kind(
+        &Api::<StatefulSet>::namespaced(client.clone(), ns),
+        cache,
+        name,
+        uid,
+        vec![desired.statefulset],
+    )
+    .await?;
+    if ctx.server.policy_v1 {
+        let pdbs: Vec<PodDisruptionBudget> = desired.pdb.into_iter().collect();
+        sync_kind(
+            &Api::<PodDisruptionBudget>::namespaced(client.clone(), ns),
+            cache,
+            name,
+            uid,
+            pdbs,
+        )
+        .await?;
+    }
+    Ok(sts.into_iter().next())
+}
+
+/// Tells the transitions as Events and patches the status, only if it changed.
+async fn publish_status(
+    cluster: &ZookeeperCluster,
+    ctx: &Context,
+    next: ZookeeperClusterStatus,
+) -> Result<()> {
+    let previous = cluster.status.as_ref();
+    if previous == Some(&next) {
+        return Ok(());
+    }
+    for notice in notices(previous, &next) {
+        publish(ctx, cluster, &notice).await;
+    }
+    let api: Api<ZookeeperCluster> = Api::namespaced(
+        ctx.client.clone(),
+        &cluster
+            .namespace()
+            .ok_or(Error::MissingMetadata("namespace"))?,
+    );
+    let body = json!({
+        "apiVersion": ZookeeperCluster::api_version(&()),
+        "kind": ZookeeperCluster::kind(&()),
+        "status": next,
+    });
+    api.patch_status(
+        &cluster.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(Error::Status)?;
+    ctx.metrics.status_patches.inc();
+    Ok(())
+}
+
+async fn publish(ctx: &Context, cluster: &ZookeeperCluster, notice: &Notice) {
+    let event = Event {
+        type_: if notice.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: notice.reason.clone(),
+        note: Some(truncate(&notice.message)),
+        action: "Reconcile".to_string(),
+        secondary: None,
+    };
+    // An Event that cannot be written is logged, never a reason to fail the reconcile.
+    if let Err(error) = ctx.recorder.publish(&event, &cluster.object_ref(&())).await {
+        tracing::warn!(%error, reason = %notice.reason, "cannot publish an event");
+    }
+}
+
+/// Event notes are limited to 1 kB.
+fn truncate(text: &str) -> String {
+    if text.len() <= 1000 {
+        return text.to_string();
+    }
+    let mut end = 1000;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+fn now() -> String {
+    Timestamp::now()
+        .round(jiff_seconds())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| Timestamp::now().to_string())
+}
+
+fn jiff_seconds() -> k8s_openapi::jiff::Unit {
+    k8s_openapi::jiff::Unit::Second
+}

@@ -1,0 +1,8 @@
+//! Logs, metrics and the health endpoints.
+mod logging;
+mod metrics;
+mod server;
+
+pub use logging::{LogFormat, init_logging};
+pub use metrics::Metrics;
+pub use server::serve;
