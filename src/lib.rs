@@ -4,4 +4,5 @@
 //! `api` (types) -> `build` (pure desired objects) -> `controller` (fetch, apply, status),
 //! with `zk` (wire protocol) and `health` (pure assessment) feeding quorum health.
 pub mod health;
+pub mod observe;
 pub mod zk;
