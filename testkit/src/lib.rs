@@ -1,2 +1,3 @@
+pub mod controlplane;
 pub fn placeholder() {}
 pub mod zkensemble;

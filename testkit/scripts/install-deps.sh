@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on Debian bookworm, idempotently: apt packages, then the
+# one-time build of kube-apiserver/kube-controller-manager (build-control-plane.sh, ~5 min,
+# cached in /var/cache/zookeeper-operator). A no-op taking about a second when all is there.
+# Needs root (CI runs as root; developers: sudo). Starts no service.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+log() { echo "[install-deps] $*" >&2; }
+
+# What each package is for:
+#   etcd-server         the control plane's storage (etcd 3.4)
+#   openssl             the control plane's CA, serving cert and service-account key
+#   zookeeper           ZooKeeper 3.8 (jar, zkCli.sh) run by the test kubelet; no service
+#   python3-kazoo       a real ZooKeeper client for end-to-end checks
+#   iproute2 util-linux procps   network namespaces, nsenter/unshare, ps/kill for the kubelet
+#   ca-certificates     TLS to Debian mirrors on minimal images
+pkgs=(etcd-server openssl zookeeper python3-kazoo iproute2 util-linux procps ca-certificates)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing packages: ${missing[*]}; run this script as root (sudo)"
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+bin=$("$here/build-control-plane.sh")
+for b in kube-apiserver kube-controller-manager; do
+  [ -x "$bin/$b" ] || { log "$bin/$b is missing after the build"; exit 1; }
+done
+log "control plane binaries in $bin; etcd $(etcd --version | awk 'NR==1 {print $3}')"
