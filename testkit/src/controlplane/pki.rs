@@ -52,16 +52,16 @@ DNS.4 = kubernetes.default.svc
 DNS.5 = kubernetes.default.svc.cluster.local
 ";
 
-fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
+/// Runs `openssl` with whitespace-separated `args` (none of ours contains a space) in `dir`.
+fn openssl(dir: &Path, args: &str) -> Result<()> {
     let out = Command::new("openssl")
-        .args(args)
+        .args(args.split_whitespace())
         .current_dir(dir)
         .output()
         .context("cannot run openssl (apt-get install openssl)")?;
     if !out.status.success() {
         bail!(
-            "openssl {} failed ({}): {}",
-            args.join(" "),
+            "openssl {args} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         );
@@ -72,71 +72,38 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
 /// Writes ca.{crt,key}, apiserver.{crt,key}, sa.{key,pub} into `dir`.
 pub(crate) fn generate(dir: &Path) -> Result<Pki> {
     std::fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).context("cannot write openssl.cnf")?;
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec![
-        "req",
-        "-config",
-        "openssl.cnf",
-        "-x509",
-        "-extensions",
-        "ca_ext",
-    ];
-    ca.extend(ec);
-    ca.extend(["-subj", "/CN=zk-testkit-ca", "-days", "3650"]);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
-    openssl(dir, &ca).context("cannot create the CA")?;
-
-    let mut csr = vec!["req", "-config", "openssl.cnf", "-new"];
-    csr.extend(ec);
-    csr.extend(["-subj", "/CN=kube-apiserver"]);
-    csr.extend(["-keyout", "apiserver.key", "-out", "apiserver.csr"]);
-    openssl(dir, &csr).context("cannot create the apiserver key")?;
-    let serial = format!("0x{:016x}", random_u64());
+    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
     openssl(
         dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "apiserver.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &serial,
-            "-days",
-            "3650",
-            "-extfile",
-            "openssl.cnf",
-            "-extensions",
-            "server_ext",
-            "-out",
-            "apiserver.crt",
-        ],
+        &format!(
+            "req -config openssl.cnf -x509 -extensions ca_ext {EC} -subj /CN=zk-testkit-ca \
+             -days 3650 -keyout ca.key -out ca.crt"
+        ),
+    )
+    .context("cannot create the CA")?;
+    openssl(
+        dir,
+        &format!(
+            "req -config openssl.cnf -new {EC} -subj /CN=kube-apiserver \
+             -keyout apiserver.key -out apiserver.csr"
+        ),
+    )
+    .context("cannot create the apiserver key")?;
+    openssl(
+        dir,
+        &format!(
+            "x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -set_serial 0x{:016x} \
+             -days 3650 -extfile openssl.cnf -extensions server_ext -out apiserver.crt",
+            random_u64()
+        ),
     )
     .context("cannot sign the apiserver certificate")?;
-
     openssl(
         dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "sa.key",
-        ],
+        "genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key",
     )
     .context("cannot create the service-account key")?;
-    openssl(dir, &["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"])
+    openssl(dir, "pkey -in sa.key -pubout -out sa.pub")
         .context("cannot extract the service-account public key")?;
 
     let ca_pem = std::fs::read_to_string(dir.join("ca.crt")).context("cannot read ca.crt")?;
