@@ -12,7 +12,7 @@ flock 9
 log() { echo "[control-plane] $*" >&2; }
 
 need_pkgs=()
-for p in golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev etcd-server; do
+for p in golang-go rsync make golang-github-modern-go-reflect2-dev dpkg-dev etcd-server; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -34,7 +34,13 @@ SRC
   apt-get update -qq >&2
 fi
 
-version=$(apt-cache showsrc kubernetes 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+src_version() { apt-cache showsrc kubernetes 2>/dev/null | awk '/^Version:/ {print $2; exit}'; }
+version=$(src_version)
+if [ -z "$version" ]; then
+  # A deb-src line may exist while its index was never downloaded.
+  apt-get update -qq >&2
+  version=$(src_version)
+fi
 [ -n "$version" ] || { log "cannot find the kubernetes source package"; exit 1; }
 out="$CACHE_ROOT/kubernetes-${version//[:+~]/_}"
 if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kube-controller-manager" ]; then
@@ -46,9 +52,8 @@ log "building kubernetes $version (about 5 minutes on 2 cores)"
 work="$CACHE_ROOT/build"
 rm -rf "$work"
 mkdir -p "$work"
-(cd "$work" && apt-get source -qq --download-only kubernetes >&2 && dpkg-source -x --skip-patches ./*.dsc src >&2)
 # Debian's patches are applied on purpose: they are what Debian builds.
-(cd "$work" && rm -rf src && dpkg-source -x ./*.dsc src >&2)
+(cd "$work" && apt-get source -qq --download-only "kubernetes=$version" >&2 && dpkg-source -x ./*.dsc src >&2)
 
 # Go 1.19 crashes the vendored reflect2 1.0.1 at run time; Debian's 1.0.2 fixes it.
 rm -rf "$work/src/vendor/github.com/modern-go/reflect2"
