@@ -62,6 +62,9 @@ enum SessionEnd {
 
 type MntrFuture = Pin<Box<dyn Future<Output = Result<Mntr, ZkError>> + Send>>;
 
+/// What was last sent to the watcher, to skip sending an unchanged observation.
+type Sent = (Option<Result<Srvr, ProbeFailure>>, Option<Mntr>);
+
 struct MemberTask {
     endpoint: MemberEndpoint,
     generation: u64,
@@ -70,7 +73,7 @@ struct MemberTask {
     stop: watch::Receiver<()>,
     client: FourLetterClient,
     obs: MemberObservation,
-    last_sent: Option<(Option<Result<Srvr, ProbeFailure>>, Option<Mntr>)>,
+    last_sent: Option<Sent>,
     zxid_sent_at: Instant,
 }
 
