@@ -54,7 +54,6 @@ pub struct Condition {
     /// `True`, `False` or `Unknown`.
     pub status: String,
     pub reason: String,
-    #[serde(default)]
     pub message: String,
     /// RFC 3339 time of the last change of `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

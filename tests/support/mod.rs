@@ -1,0 +1,174 @@
+//! Shared helpers for end-to-end tests: install the CRD, run the operator in-process
+//! against a real control plane, apply examples, wait for conditions.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, CustomResourceExt};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use zookeeper_operator::api::{ZookeeperCluster, strip_cel_validations};
+use zookeeper_operator::controller::{self, Scope};
+use zookeeper_operator::telemetry::Metrics;
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Installs the CRD (without CEL rules: the test server is Kubernetes 1.20) and waits
+/// until it is served.
+pub async fn install_crd(client: &Client) {
+    let mut crd = serde_json::to_value(ZookeeperCluster::crd()).expect("crd to json");
+    strip_cel_validations(&mut crd);
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.patch(
+        "zookeeperclusters.zookeeper.ensemble.dev",
+        &PatchParams::apply("e2e-test").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .expect("apply the CRD");
+    wait_for(
+        "the CRD to be established",
+        Duration::from_secs(30),
+        || async {
+            let crd = api
+                .get("zookeeperclusters.zookeeper.ensemble.dev")
+                .await
+                .ok()?;
+            crd.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        },
+    )
+    .await;
+    // Discovery can lag the Established condition by a moment.
+    let zk: Api<ZookeeperCluster> = Api::all(client.clone());
+    wait_for(
+        "the ZookeeperCluster API to be served",
+        Duration::from_secs(30),
+        || async { zk.list(&Default::default()).await.ok().map(|_| ()) },
+    )
+    .await;
+}
+
+/// The operator's controller running in this process until dropped or stopped.
+pub struct Operator {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    pub metrics: Metrics,
+}
+
+impl Operator {
+    pub fn start(client: &Client) -> Self {
+        let metrics = Metrics::default();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let ready = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(controller::run(
+            client.clone(),
+            Scope::default(),
+            metrics.clone(),
+            ready,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            stop: Some(stop),
+            task: Some(task),
+            metrics,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+pub async fn create_namespace(client: &Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace");
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+}
+
+/// Reads an example from manifests/examples.
+pub fn example(file: &str) -> ZookeeperCluster {
+    let text =
+        std::fs::read_to_string(format!("{ROOT}/manifests/examples/{file}")).expect("example file");
+    serde_norway::from_str(&text).expect("example parses")
+}
+
+/// Creates a cluster from YAML text in `namespace` (as `kubectl apply` would).
+pub async fn apply_cluster(
+    client: &Client,
+    namespace: &str,
+    cluster: &ZookeeperCluster,
+) -> ZookeeperCluster {
+    let api: Api<ZookeeperCluster> = Api::namespaced(client.clone(), namespace);
+    let mut body = serde_json::to_value(cluster).expect("cluster to json");
+    body["metadata"]["namespace"] = namespace.into();
+    let name = cluster.metadata.name.clone().expect("example has a name");
+    api.patch(
+        &name,
+        &PatchParams::apply("e2e-test").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .expect("apply the cluster")
+}
+
+/// Polls `check` every 250 ms until it yields a value; panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The condition's (status, reason) on the live cluster, if set.
+pub fn condition(cluster: &ZookeeperCluster, type_: &str) -> Option<(String, String)> {
+    cluster
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
