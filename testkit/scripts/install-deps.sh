@@ -36,3 +36,4 @@ for b in kube-apiserver kube-controller-manager; do
   [ -x "$bin/$b" ] || { log "$bin/$b is missing after the build"; exit 1; }
 done
 log "control plane binaries in $bin; etcd $(etcd --version | awk 'NR==1 {print $3}')"
+log "helm and kubectl (chart tests, install.yaml) in $("$here/install-helm.sh")"
