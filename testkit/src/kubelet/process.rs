@@ -1,7 +1,13 @@
 //! Starting processes for containers and for exec probes, so that they can never outlive
-//! the kubelet: every child gets PR_SET_PDEATHSIG(SIGKILL), and each container's process
-//! tree lives in its own PID namespace whose init is SIGKILLed by `unshare --kill-child`
-//! when `unshare` dies (the kernel then kills every other process of that namespace).
+//! the kubelet and their exit status is reported faithfully.
+//!
+//! A container is two processes: our direct child A enters a new PID namespace and forks
+//! B, which becomes PID 1 there and execs `ip netns exec NS unshare --mount ... bash
+//! WRAPPER ARGV`. A only waits for B and exits with B's status (128 + signal when B was
+//! killed). We do not use `unshare --pid --fork` for this because util-linux 2.38's unshare
+//! exits 1 instead of re-raising when its child dies of SIGKILL, which would hide the
+//! 137 a kill must show. A and B carry PR_SET_PDEATHSIG(SIGKILL): the kubelet dying kills
+//! A, A dying kills B, and B dying (PID 1) makes the kernel kill its whole namespace.
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -18,15 +24,15 @@ pub struct SpawnSpec<'a> {
     pub log: &'a Path,
 }
 
-/// A started container. `outer_pid` is `unshare` (our direct child); `init_pid` is PID 1
-/// of the container's PID namespace: the target for signals and `nsenter`.
+/// A started container. `outer_pid` is A (our direct child); `init_pid` is B, PID 1 of the
+/// container's PID namespace: the target for signals and `nsenter`.
 pub struct Started {
     pub child: Child,
     pub outer_pid: u32,
     pub init_pid: Option<u32>,
 }
 
-/// Spawns `ip netns exec NS unshare ... bash WRAPPER ARGV...`, output appended to `log`.
+/// Spawns the container (see the module docs), output appended to `log`.
 pub async fn spawn_container(spec: &SpawnSpec<'_>) -> anyhow::Result<Started> {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -41,10 +47,6 @@ pub async fn spawn_container(spec: &SpawnSpec<'_>) -> anyhow::Result<Started> {
             "--mount",
             "--uts",
             "--ipc",
-            "--pid",
-            "--fork",
-            "--kill-child=SIGKILL",
-            "--mount-proc",
             "--propagation",
             "private",
             "/bin/bash",
@@ -57,7 +59,8 @@ pub async fn spawn_container(spec: &SpawnSpec<'_>) -> anyhow::Result<Started> {
         .stdout(log)
         .stderr(log2)
         .kill_on_drop(true);
-    die_with_parent(&mut cmd);
+    // SAFETY: the hook only makes async-signal-safe calls (see `pid_namespace_init`).
+    unsafe { cmd.pre_exec(pid_namespace_init) };
     let child = cmd.spawn().context("spawning the container process")?;
     let outer_pid = child
         .id()
@@ -138,7 +141,49 @@ fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-/// PID 1 of the container: `unshare`'s only child, read from /proc (up to ~2 s).
+/// Runs in the forked child A before exec: new PID namespace, fork B (returns in B, which
+/// goes on to exec), A waits for B and exits with its status. Only async-signal-safe calls:
+/// this runs between fork and exec in a multi-threaded process.
+fn pid_namespace_init() -> std::io::Result<()> {
+    // SAFETY: raw syscalls on integers; no allocation, no locks.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+            || libc::unshare(libc::CLONE_NEWPID) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        let pid = libc::fork();
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // B: PID 1 of the new namespace; dies with A.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            return Ok(());
+        }
+        // A: close everything, notably std's exec-error pipe, whose open write end would
+        // make the parent's spawn() wait for A's exit instead of B's exec.
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        let mut status = 0;
+        loop {
+            let r = libc::waitpid(pid, &mut status, 0);
+            if r == pid {
+                break;
+            }
+            if r < 0 && *libc::__errno_location() != libc::EINTR {
+                libc::_exit(255);
+            }
+        }
+        if libc::WIFEXITED(status) {
+            libc::_exit(libc::WEXITSTATUS(status));
+        }
+        libc::_exit(128 + libc::WTERMSIG(status));
+    }
+}
+
+/// PID 1 of the container: A's only child, read from /proc (up to ~2 s).
 async fn find_child(parent: u32) -> Option<u32> {
     let path = format!("/proc/{parent}/task/{parent}/children");
     for _ in 0..200 {

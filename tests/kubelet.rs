@@ -1,0 +1,545 @@
+//! The process kubelet (zk-testkit) against a real apiserver + controller-manager: pods get
+//! their own IP and namespaces, probes and restarts behave like a kubelet's, and a
+//! StatefulSet of ZooKeeper pods becomes a real quorum. Needs root, iproute2, util-linux,
+//! Debian's zookeeper and the control-plane binaries (testkit/scripts/install-deps.sh).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service, ServiceAccount};
+use kube::api::{Api, DeleteParams, PostParams};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zk_testkit::controlplane::ControlPlane;
+use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
+
+/// Polls `check` every 250 ms until it returns `Some`, or fails after `timeout`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Creates a namespace and waits for its `default` ServiceAccount token: a 1.20 apiserver
+/// rejects pods until the token controller made it.
+async fn create_namespace(client: &kube::Client, name: &str) -> Result<()> {
+    let ns: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } }))?;
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
+    eventually("the default service account token", Duration::from_secs(60), || async {
+        let sa = sas.get_opt("default").await?;
+        Ok(sa.filter(|sa| sa.secrets.as_ref().is_some_and(|s| !s.is_empty())).map(|_| ()))
+    })
+    .await
+}
+
+fn condition(pod: &Pod, kind: &str) -> Option<String> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == kind)
+        .map(|c| c.status.clone())
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    condition(pod, "Ready").as_deref() == Some("True")
+}
+
+fn phase(pod: &Pod) -> Option<&str> {
+    pod.status.as_ref()?.phase.as_deref()
+}
+
+fn restart_count(pod: &Pod) -> i32 {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .map_or(0, |c| c.restart_count)
+}
+
+fn waiting_reason(pod: &Pod) -> Option<String> {
+    pod.status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .first()?
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?
+        .reason
+        .clone()
+}
+
+/// A four-letter word from the host to a member; `None` when it does not answer in time.
+async fn four_letter(ip: IpAddr, word: &str) -> Option<String> {
+    let io = async {
+        let mut s = TcpStream::connect(SocketAddr::new(ip, 2181)).await.ok()?;
+        s.write_all(word.as_bytes()).await.ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out)
+    };
+    tokio::time::timeout(Duration::from_secs(2), io)
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn mode(ip: IpAddr) -> Option<String> {
+    let out = four_letter(ip, "srvr").await?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .map(str::to_string)
+}
+
+/// One bare pod through its whole life: Running with an IP, env and hosts file as a kubelet
+/// sets them, an exec readiness probe that follows the container, a kill that is counted as
+/// a restart, and a deletion that removes the object. Next to it, a pod with an image the
+/// harness cannot run must stay not-Ready and say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_pod_lifecycle_and_unknown_image() -> Result<()> {
+    let t0 = Instant::now();
+    let cp = ControlPlane::start().await?;
+    let client = cp.client();
+    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast()).await?;
+    create_namespace(&client, "bare").await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "bare");
+
+    let node = Api::<Node>::all(client.clone())
+        .get(kubelet.node_name())
+        .await?;
+    let node_ready = node
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    assert!(node_ready, "the node registers Ready");
+
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "solo" },
+        "spec": {
+            "terminationGracePeriodSeconds": 5,
+            "volumes": [{ "name": "work", "emptyDir": {} }],
+            "containers": [{
+                "name": "main",
+                "image": "zookeeper:3.9",
+                // PID 1 ignores SIGTERM unless it traps it, exactly as in a container.
+                "command": ["bash", "-c", "trap 'exit 0' TERM; echo hi from $(hostname); sleep 3600 & wait"],
+                "env": [
+                    { "name": "MY_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.podIP" } } },
+                    { "name": "MY_MEM", "valueFrom": { "resourceFieldRef": { "resource": "limits.memory", "divisor": "1Mi" } } },
+                ],
+                "resources": { "limits": { "memory": "256Mi" } },
+                "volumeMounts": [{ "name": "work", "mountPath": "/work" }],
+                "readinessProbe": {
+                    "exec": { "command": ["test", "-f", "/work/ready"] },
+                    "periodSeconds": 1, "failureThreshold": 1,
+                },
+            }],
+        },
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    let mystery: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "mystery" },
+        "spec": { "containers": [{ "name": "main", "image": "busybox:1.36", "command": ["true"] }] },
+    }))?;
+    pods.create(&PostParams::default(), &mystery).await?;
+
+    let running = eventually(
+        "solo Running with a pod IP",
+        Duration::from_secs(60),
+        || async {
+            let p = pods.get("solo").await?;
+            let ip = p.status.as_ref().and_then(|s| s.pod_ip.clone());
+            Ok((phase(&p) == Some("Running") && ip.is_some()).then_some(p))
+        },
+    )
+    .await?;
+    let pod_ip = running
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .context("pod IP")?;
+    assert_eq!(
+        kubelet.pod_ip("bare", "solo").map(|ip| ip.to_string()),
+        Some(pod_ip.clone())
+    );
+    assert!(
+        !is_ready(&running),
+        "not Ready before the readiness probe passes"
+    );
+    println!("solo running at {pod_ip} after {:?}", t0.elapsed());
+
+    // The container sees its own hostname, IP (downward API), limits and hosts file.
+    let secs = Duration::from_secs(20);
+    let (code, out) = kubelet
+        .exec("bare", "solo", "main", &["bash", "-c", "echo $(hostname) $MY_IP $MY_MEM; grep -c solo /etc/hosts; ls /var/run/secrets/kubernetes.io/serviceaccount"], secs)
+        .await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("solo {pod_ip} 256")), "{out}");
+    assert!(out.contains("token") && out.contains("ca.crt"), "{out}");
+    assert!(
+        kubelet
+            .logs("bare", "solo", "main")?
+            .contains("hi from solo")
+    );
+
+    // The exec readiness probe follows the file.
+    kubelet
+        .exec("bare", "solo", "main", &["touch", "/work/ready"], secs)
+        .await?;
+    eventually("solo Ready", Duration::from_secs(20), || async {
+        Ok(is_ready(&pods.get("solo").await?).then_some(()))
+    })
+    .await?;
+    kubelet
+        .exec("bare", "solo", "main", &["rm", "/work/ready"], secs)
+        .await?;
+    eventually("solo not Ready", Duration::from_secs(20), || async {
+        Ok((!is_ready(&pods.get("solo").await?)).then_some(()))
+    })
+    .await?;
+
+    // A killed container is restarted and counted; its last state records the SIGKILL.
+    kubelet.kill_container("bare", "solo", "main")?;
+    let restarted = eventually("restartCount 1", Duration::from_secs(30), || async {
+        let p = pods.get("solo").await?;
+        Ok((restart_count(&p) == 1 && phase(&p) == Some("Running")).then_some(p))
+    })
+    .await?;
+    let last = restarted
+        .status
+        .and_then(|s| s.container_statuses)
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.last_state)
+        .and_then(|s| s.terminated)
+        .context("lastState.terminated after a kill")?;
+    assert_eq!(last.exit_code, 137);
+
+    // The unknown image never runs and says why.
+    let stuck = pods.get("mystery").await?;
+    let reason = waiting_reason(&stuck);
+    assert!(
+        matches!(reason.as_deref(), Some("ErrImagePull" | "ImagePullBackOff")),
+        "unknown image must show an image error, got {reason:?}"
+    );
+    assert_eq!(phase(&stuck), Some("Pending"));
+    assert!(!is_ready(&stuck));
+
+    // Deletion: SIGTERM, the kubelet removes the object, the sandbox goes away.
+    let started = Instant::now();
+    pods.delete("solo", &DeleteParams::default()).await?;
+    eventually("solo deleted", Duration::from_secs(30), || async {
+        Ok(pods.get_opt("solo").await?.is_none().then_some(()))
+    })
+    .await?;
+    println!("solo deleted in {:?}", started.elapsed());
+    assert!(kubelet.pod_ip("bare", "solo").is_none());
+    let still = pods.get("mystery").await?;
+    assert!(!is_ready(&still), "the unknown image never becomes Ready");
+
+    kubelet.stop().await;
+    cp.stop().await;
+    println!("bare pod test took {:?}", t0.elapsed());
+    Ok(())
+}
+
+const ZK_NS: &str = "zk";
+
+fn zoo_cfg() -> String {
+    let servers: String = (0..3)
+        .map(|i| {
+            format!(
+                "server.{}=zk-{i}.zk-hs.{ZK_NS}.svc.cluster.local:2888:3888\n",
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        "tickTime=1000\ninitLimit=10\nsyncLimit=3\ndataDir=/data\nclientPort=2181\n\
+         4lw.commands.whitelist=*\nadmin.enableServer=false\n{servers}"
+    )
+}
+
+/// What an operator would generate: myid from the StatefulSet ordinal, then the
+/// official image's entry point.
+const START_SH: &str = "#!/bin/bash\nset -e\nord=${HOSTNAME##*-}\necho $((ord + 1)) > /data/myid\n\
+exec zkServer.sh start-foreground /conf/zoo.cfg\n";
+
+/// Readiness by `srvr` over bash's /dev/tcp: cheap (no JVM per probe) and it means
+/// "serving", not merely "listening".
+const READY_SH: &str = "exec 3<>/dev/tcp/127.0.0.1/2181 && echo srvr >&3 && grep -q '^Mode: ' <&3";
+
+async fn apply_ensemble(client: &kube::Client) -> Result<()> {
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "zk-config" },
+        "data": { "zoo.cfg": zoo_cfg(), "start.sh": START_SH },
+    }))?;
+    Api::<ConfigMap>::namespaced(client.clone(), ZK_NS)
+        .create(&PostParams::default(), &cm)
+        .await?;
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": { "name": "zk-hs" },
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": true,
+            "selector": { "app": "zk" },
+            "ports": [{ "name": "client", "port": 2181 }, { "name": "peer", "port": 2888 }, { "name": "election", "port": 3888 }],
+        },
+    }))?;
+    Api::<Service>::namespaced(client.clone(), ZK_NS)
+        .create(&PostParams::default(), &svc)
+        .await?;
+    let sts: StatefulSet = serde_json::from_value(json!({
+        "metadata": { "name": "zk" },
+        "spec": {
+            "replicas": 3,
+            "serviceName": "zk-hs",
+            "podManagementPolicy": "Parallel",
+            "selector": { "matchLabels": { "app": "zk" } },
+            "template": {
+                "metadata": { "labels": { "app": "zk" } },
+                "spec": {
+                    "terminationGracePeriodSeconds": 10,
+                    "volumes": [{ "name": "conf", "configMap": { "name": "zk-config", "items": [
+                        { "key": "zoo.cfg", "path": "zoo.cfg" },
+                        { "key": "start.sh", "path": "start.sh", "mode": 0o755 },
+                    ] } }],
+                    "containers": [{
+                        "name": "zookeeper",
+                        "image": "zookeeper:3.9",
+                        "command": ["bash", "/conf/start.sh"],
+                        "env": [{ "name": "ZK_SERVER_HEAP", "value": "256" }],
+                        "ports": [{ "name": "client", "containerPort": 2181 }],
+                        "volumeMounts": [
+                            { "name": "conf", "mountPath": "/conf" },
+                            { "name": "data", "mountPath": "/data" },
+                        ],
+                        "readinessProbe": {
+                            "exec": { "command": ["bash", "-c", READY_SH] },
+                            "periodSeconds": 2, "timeoutSeconds": 2,
+                        },
+                        "livenessProbe": {
+                            "tcpSocket": { "port": "client" },
+                            "initialDelaySeconds": 20, "periodSeconds": 5, "failureThreshold": 6,
+                        },
+                    }],
+                },
+            },
+            "volumeClaimTemplates": [{
+                "metadata": { "name": "data" },
+                "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "1Gi" } } },
+            }],
+        },
+    }))?;
+    Api::<StatefulSet>::namespaced(client.clone(), ZK_NS)
+        .create(&PostParams::default(), &sts)
+        .await?;
+    Ok(())
+}
+
+/// Pod IPs of zk-0..2 once all three are Ready.
+async fn ready_members(pods: &Api<Pod>, timeout: Duration) -> Result<Vec<IpAddr>> {
+    eventually("3 Ready ZooKeeper pods", timeout, || async {
+        let mut ips = Vec::new();
+        for i in 0..3 {
+            let Some(p) = pods.get_opt(&format!("zk-{i}")).await? else {
+                return Ok(None);
+            };
+            let ip = p
+                .status
+                .as_ref()
+                .and_then(|s| s.pod_ip.as_deref())
+                .and_then(|ip| ip.parse().ok());
+            match ip {
+                Some(ip) if is_ready(&p) => ips.push(ip),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(ips))
+    })
+    .await
+}
+
+async fn leaders(ips: &[IpAddr]) -> (usize, Vec<Option<String>>) {
+    let mut modes = Vec::new();
+    for ip in ips {
+        modes.push(mode(*ip).await);
+    }
+    let n = modes
+        .iter()
+        .filter(|m| m.as_deref() == Some("leader"))
+        .count();
+    (n, modes)
+}
+
+/// A 3-replica StatefulSet (headless Service, ConfigMap, PVCs) becomes a ZooKeeper quorum:
+/// one leader, data written through one member is read through another, members find each
+/// other by pod DNS name. Then faults: a frozen or cut-off member stops answering and comes
+/// back; a deleted member is recreated by the StatefulSet with its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_forms_a_zookeeper_quorum_and_survives_faults() -> Result<()> {
+    let t0 = Instant::now();
+    let cp = ControlPlane::start().await?;
+    let client = cp.client();
+    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast()).await?;
+    create_namespace(&client, ZK_NS).await?;
+    apply_ensemble(&client).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ZK_NS);
+
+    let ips = ready_members(&pods, Duration::from_secs(180)).await?;
+    println!("3 members Ready after {:?}: {ips:?}", t0.elapsed());
+    let (n, modes) = eventually("exactly one leader", Duration::from_secs(60), || async {
+        let (n, modes) = leaders(&ips).await;
+        let all_serving = modes
+            .iter()
+            .all(|m| matches!(m.as_deref(), Some("leader" | "follower")));
+        Ok((n == 1 && all_serving).then_some((n, modes)))
+    })
+    .await?;
+    assert_eq!(n, 1, "{modes:?}");
+
+    // Peers resolve each other by pod DNS name from inside the pods.
+    let secs = Duration::from_secs(60);
+    let (_, hosts) = kubelet
+        .exec(
+            ZK_NS,
+            "zk-0",
+            "zookeeper",
+            &["getent", "hosts", "zk-2.zk-hs.zk.svc.cluster.local"],
+            secs,
+        )
+        .await?;
+    assert!(hosts.contains(&ips[2].to_string()), "{hosts}");
+
+    // A write through zk-0 is readable through zk-2 (zkCli.sh via the image shims).
+    let (code, out) = kubelet
+        .exec(
+            ZK_NS,
+            "zk-0",
+            "zookeeper",
+            &[
+                "zkCli.sh",
+                "-server",
+                "127.0.0.1:2181",
+                "create",
+                "/kubelet-test",
+                "hello-quorum",
+            ],
+            secs,
+        )
+        .await?;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = kubelet
+        .exec(
+            ZK_NS,
+            "zk-2",
+            "zookeeper",
+            &[
+                "zkCli.sh",
+                "-server",
+                "127.0.0.1:2181",
+                "get",
+                "/kubelet-test",
+            ],
+            secs,
+        )
+        .await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("hello-quorum"), "{out}");
+    println!("quorum verified after {:?}", t0.elapsed());
+
+    // Freeze a member: it holds its sockets but answers nothing; thaw brings it back.
+    let victim = ips[1];
+    kubelet.freeze(ZK_NS, "zk-1")?;
+    assert_eq!(
+        four_letter(victim, "ruok").await,
+        None,
+        "a frozen member must not answer"
+    );
+    kubelet.thaw(ZK_NS, "zk-1")?;
+    eventually(
+        "zk-1 answers after thaw",
+        Duration::from_secs(30),
+        || async {
+            Ok(mode(victim)
+                .await
+                .filter(|m| m == "follower" || m == "leader"))
+        },
+    )
+    .await?;
+
+    // Cut a member off the network: unreachable; restored, it serves again.
+    kubelet.cut_network(ZK_NS, "zk-2").await?;
+    assert_eq!(
+        four_letter(ips[2], "ruok").await,
+        None,
+        "a cut-off member must not answer"
+    );
+    kubelet.restore_network(ZK_NS, "zk-2").await?;
+    eventually(
+        "zk-2 serves after restore",
+        Duration::from_secs(60),
+        || async {
+            Ok(mode(ips[2])
+                .await
+                .filter(|m| m == "follower" || m == "leader"))
+        },
+    )
+    .await?;
+
+    // Deleting a member: the kubelet stops it and removes the object, the StatefulSet
+    // recreates it (same PVC), and it rejoins with the data.
+    let old_uid = pods.get("zk-0").await?.metadata.uid;
+    pods.delete("zk-0", &DeleteParams::default()).await?;
+    eventually("zk-0 recreated", Duration::from_secs(60), || async {
+        let p = pods.get_opt("zk-0").await?;
+        Ok(p.filter(|p| p.metadata.uid != old_uid).map(|_| ()))
+    })
+    .await?;
+    let ips = ready_members(&pods, Duration::from_secs(120)).await?;
+    let (code, out) = kubelet
+        .exec(
+            ZK_NS,
+            "zk-0",
+            "zookeeper",
+            &[
+                "zkCli.sh",
+                "-server",
+                "127.0.0.1:2181",
+                "get",
+                "/kubelet-test",
+            ],
+            secs,
+        )
+        .await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("hello-quorum"), "{out}");
+    let (n, modes) = leaders(&ips).await;
+    assert_eq!(n, 1, "{modes:?}");
+
+    kubelet.stop().await;
+    cp.stop().await;
+    println!("quorum test took {:?}", t0.elapsed());
+    Ok(())
+}
