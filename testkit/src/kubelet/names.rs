@@ -62,7 +62,8 @@ impl SlotNames {
     }
 
     pub fn default_root(&self) -> PathBuf {
-        PathBuf::from(format!("/tmp/zk-kubelet-{}", self.slot))
+        // Not under /tmp: pods commonly mount an emptyDir at /tmp, which would hide the shims.
+        PathBuf::from(format!("/var/tmp/zk-kubelet-{}", self.slot))
     }
 
     pub fn default_node_name(&self) -> String {

@@ -12,7 +12,7 @@ pub struct KubeletOptions {
     /// The operator binary that images containing `zookeeper-operator` map to.
     /// `None`: such pods fail with an image error.
     pub operator_binary: Option<PathBuf>,
-    /// Where pod dirs, PVC dirs and shims live; default `/tmp/zk-kubelet-<slot>`.
+    /// Where pod dirs, PVC dirs and shims live; default `/var/tmp/zk-kubelet-<slot>` (not /tmp, which pods mount over).
     /// Removed on stop.
     pub root_dir: Option<PathBuf>,
     /// First crash-loop back-off; doubles per restart up to `max_backoff` (kubelet: 10 s / 300 s).
