@@ -42,10 +42,16 @@ async fn create_namespace(client: &kube::Client, name: &str) -> Result<()> {
         .create(&PostParams::default(), &ns)
         .await?;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
-    eventually("the default service account token", Duration::from_secs(60), || async {
-        let sa = sas.get_opt("default").await?;
-        Ok(sa.filter(|sa| sa.secrets.as_ref().is_some_and(|s| !s.is_empty())).map(|_| ()))
-    })
+    eventually(
+        "the default service account token",
+        Duration::from_secs(60),
+        || async {
+            let sa = sas.get_opt("default").await?;
+            Ok(sa
+                .filter(|sa| sa.secrets.as_ref().is_some_and(|s| !s.is_empty()))
+                .map(|_| ()))
+        },
+    )
     .await
 }
 

@@ -114,7 +114,7 @@ async fn http_get(
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await?;
-    let mut buf = vec![0u8; 64];
+    let mut buf = [0u8; 64];
     let mut got = 0;
     while got < 12 {
         let n = s.read(&mut buf[got..]).await?;

@@ -20,11 +20,11 @@ pub struct ProbeTarget {
 }
 
 pub async fn run(t: ProbeTarget, started_at: Instant) {
-    if let Some(p) = t.container.startup_probe.clone() {
-        if !until_started(&t, &p, started_at).await {
-            let _ = t.kill.send("Startup probe failed".into()).await;
-            return;
-        }
+    if let Some(p) = t.container.startup_probe.clone()
+        && !until_started(&t, &p, started_at).await
+    {
+        let _ = t.kill.send("Startup probe failed".into()).await;
+        return;
     }
     t.state.update(|c| c.started = true);
     let readiness = async {

@@ -142,13 +142,13 @@ pub async fn supervise(
         let (status, stopping) = match wake {
             Wake::Exited(r) => (r, false),
             Wake::Stop(g) => (
-                terminate(&pod, &c, &mut child, init_pid, outer, g).await,
+                terminate(&c, &prepared.env, &mut child, init_pid, outer, g).await,
                 true,
             ),
             Wake::Kill(why) => {
                 tracing::info!(pod = %pod.name(), container = %c.name, %why, "killing container");
                 (
-                    terminate(&pod, &c, &mut child, init_pid, outer, grace).await,
+                    terminate(&c, &prepared.env, &mut child, init_pid, outer, grace).await,
                     false,
                 )
             }
@@ -259,32 +259,22 @@ fn termination_grace(pod: &PodCtx) -> Duration {
 
 /// preStop exec hook, SIGTERM to the container's init, SIGKILL after `grace`.
 async fn terminate(
-    pod: &PodCtx,
     c: &Container,
+    env: &[(String, String)],
     child: &mut Child,
     init_pid: Option<u32>,
     outer: u32,
     grace: Duration,
 ) -> std::io::Result<ExitStatus> {
     let deadline = Instant::now() + grace;
-    if let (Some(init), Some(hook)) = (
-        init_pid,
-        c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()),
-    ) {
-        if let Some(exec) = &hook.exec {
-            let argv = exec.command.clone().unwrap_or_default();
-            let env = pod
-                .shared
-                .registry
-                .find(
-                    pod.pod.metadata.namespace.as_deref().unwrap_or_default(),
-                    &pod.name(),
-                )
-                .and_then(|e| e.containers.get(&c.name).and_then(|ctl| ctl.get()))
-                .map(|p| p.env)
-                .unwrap_or_default();
-            let _ = process::exec_in(init, &argv, &env, grace).await;
-        }
+    let pre_stop = c
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.pre_stop.as_ref())
+        .and_then(|h| h.exec.as_ref());
+    if let (Some(init), Some(exec)) = (init_pid, pre_stop) {
+        let argv = exec.command.clone().unwrap_or_default();
+        let _ = process::exec_in(init, &argv, env, grace).await;
     }
     if !grace.is_zero() {
         signal(init_pid.unwrap_or(outer) as i32, libc::SIGTERM);
