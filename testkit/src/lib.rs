@@ -1,3 +1,4 @@
 pub mod controlplane;
+pub mod kubelet;
 pub fn placeholder() {}
 pub mod zkensemble;
