@@ -16,6 +16,7 @@ mod pki;
 mod ports;
 mod process;
 mod readiness;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -93,6 +94,7 @@ impl ControlPlane {
         // kube's rustls needs a process-level provider; another caller may have installed one.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bins = binaries::locate()?;
+        sweep::sweep_stale(&std::env::temp_dir());
         let timeout = std::env::var("ZKOP_START_TIMEOUT_SECS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -126,6 +128,7 @@ impl ControlPlane {
             dir: dir.clone(),
             procs: Vec::new(),
         };
+        sweep::record_owner(&dir).context("cannot write owner.pid")?;
         let ports = Ports {
             etcd_client: ports::free_port()?,
             etcd_peer: ports::free_port()?,
