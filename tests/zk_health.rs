@@ -1,6 +1,5 @@
 //! Quorum health against real ZooKeeper ensembles (Debian's 3.8): the assessment must
 //! name the right leader, members, faults and quorum for each failure.
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use zk_testkit::zkensemble::ZkEnsemble;
@@ -8,7 +7,7 @@ use zookeeper_operator::health::{EnsembleAssessment, Fault, FaultKey, Health, Ro
 use zookeeper_operator::observe::{probe_ensemble, render_table};
 
 /// One ensemble at a time: JVM elections on 2 cores get flaky when crowded.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -87,7 +86,7 @@ fn down_reason(a: &EnsembleAssessment, member: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_members_through_every_failure() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let mut zk = ZkEnsemble::start(3);
     zk.wait_until_serving(Duration::from_secs(60))
         .unwrap_or_else(|| panic!("ensemble did not start:\n{}", zk.log(1)));
@@ -181,7 +180,7 @@ async fn three_members_through_every_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_members_keep_quorum_until_three_are_gone() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let mut zk = ZkEnsemble::start(5);
     zk.wait_until_serving(Duration::from_secs(90))
         .unwrap_or_else(|| panic!("ensemble did not start:\n{}", zk.log(1)));

@@ -93,7 +93,7 @@ impl MemberTask {
             };
             match connected {
                 Ok(mut session) => {
-                    backoff = self.cfg.reconnect_min;
+                    let opened = Instant::now();
                     match self.watch(&mut session).await {
                         SessionEnd::Stop => {
                             session.close().await;
@@ -107,6 +107,17 @@ impl MemberTask {
                             }
                         }
                         SessionEnd::Broken(_) => {}
+                    }
+                    // A session that keeps breaking right after opening must not turn
+                    // into a reconnect loop; a long-lived one reconnects at once.
+                    if opened.elapsed() < self.cfg.reconnect_max {
+                        tokio::select! {
+                            _ = sleep(backoff) => {}
+                            _ = stopped(&mut self.stop) => return,
+                        }
+                        backoff = (backoff * 2).min(self.cfg.reconnect_max);
+                    } else {
+                        backoff = self.cfg.reconnect_min;
                     }
                 }
                 Err(e) => {
