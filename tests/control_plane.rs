@@ -13,19 +13,27 @@ use zk_testkit::controlplane::ControlPlane;
 
 const NS: &str = "smoke";
 
-/// Polls `check` every 200 ms until it returns `Some`, or fails after `timeout`.
+/// Polls `check` every 200 ms until it returns `Some`, or fails after `timeout`. Errors count
+/// as "not yet" (a loaded machine gives the odd transient API error); the last one is reported.
 async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
     let deadline = Instant::now() + timeout;
+    let mut last_error = None;
     loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_error = Some(e),
         }
         if Instant::now() > deadline {
-            bail!("timed out after {timeout:?} waiting for {what}");
+            let last = last_error.map(|e| format!("; last error: {e:#}"));
+            bail!(
+                "timed out after {timeout:?} waiting for {what}{}",
+                last.unwrap_or_default()
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -66,6 +74,26 @@ fn running(pid: u32, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_controllers_create_and_collect_pods() -> Result<()> {
     let cp = ControlPlane::start().await?;
+    // Panicking (not returning Err) while `cp` is alive keeps its logs for the post-mortem.
+    if let Err(e) = controllers_scenario(&cp).await {
+        panic!("{e:?}");
+    }
+
+    // Nothing of this instance survives stop(), and its directory is gone.
+    let pids = cp.pids();
+    ensure!(pids.len() == 3, "expected 3 components, got {pids:?}");
+    let dir = cp.dir().to_path_buf();
+    cp.stop().await;
+    for (name, pid) in pids {
+        assert!(!running(pid, name), "{name} (pid {pid}) survived stop()");
+    }
+    if std::env::var("ZKOP_KEEP").as_deref() != Ok("1") {
+        assert!(!dir.exists(), "{} was not removed", dir.display());
+    }
+    Ok(())
+}
+
+async fn controllers_scenario(cp: &ControlPlane) -> Result<()> {
     let client = cp.client();
     assert!(cp.server_url().starts_with("https://127.0.0.1:"));
     assert!(cp.kubeconfig_path().is_file());
@@ -73,7 +101,10 @@ async fn real_controllers_create_and_collect_pods() -> Result<()> {
 
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(json!({ "metadata": { "name": NS } }))?;
-    namespaces.create(&PostParams::default(), &ns).await?;
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .context("creating the namespace")?;
 
     // Server-side apply, twice: the second apply changes a field owned by the same manager.
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
@@ -84,7 +115,9 @@ async fn real_controllers_create_and_collect_pods() -> Result<()> {
             "metadata": { "name": "settings" },
             "data": { "value": value }
         });
-        cms.patch("settings", &ssa, &Patch::Apply(&cm)).await?;
+        cms.patch("settings", &ssa, &Patch::Apply(&cm))
+            .await
+            .with_context(|| format!("server-side apply of the ConfigMap, value {value}"))?;
     }
     let data = cms.get("settings").await?.data.unwrap_or_default();
     assert_eq!(data, BTreeMap::from([("value".to_owned(), "2".to_owned())]));
@@ -104,7 +137,8 @@ async fn real_controllers_create_and_collect_pods() -> Result<()> {
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
     sts_api
         .patch("zk", &ssa, &Patch::Apply(&statefulset("zk", 2)?))
-        .await?;
+        .await
+        .context("server-side apply of StatefulSet zk")?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
     // OrderedReady: pod 1 waits for pod 0 to be Ready, which never happens without a kubelet.
     // So only zk-0 exists until we switch to Parallel.
@@ -114,7 +148,8 @@ async fn real_controllers_create_and_collect_pods() -> Result<()> {
     }
     sts_api
         .patch("zk-par", &ssa, &Patch::Apply(&parallel))
-        .await?;
+        .await
+        .context("server-side apply of StatefulSet zk-par")?;
     let created = eventually("2 pods of zk-par", Duration::from_secs(60), || async {
         let found = pods_of(&pods, "zk-par").await?;
         Ok((found.len() == 2).then_some(found))
@@ -144,25 +179,17 @@ async fn real_controllers_create_and_collect_pods() -> Result<()> {
     // The garbage collector deletes the Pods of a deleted StatefulSet.
     sts_api
         .delete("zk-par", &DeleteParams::background())
-        .await?;
-    sts_api.delete("zk", &DeleteParams::foreground()).await?;
+        .await
+        .context("deleting zk-par")?;
+    sts_api
+        .delete("zk", &DeleteParams::foreground())
+        .await
+        .context("deleting zk")?;
     eventually("pods to be collected", Duration::from_secs(60), || async {
         let left = pods.list(&ListParams::default()).await?.items;
         Ok(left.is_empty().then_some(()))
     })
     .await?;
-
-    // Nothing of this instance survives stop(), and its directory is gone.
-    let pids = cp.pids();
-    ensure!(pids.len() == 3, "expected 3 components, got {pids:?}");
-    let dir = cp.dir().to_path_buf();
-    cp.stop().await;
-    for (name, pid) in pids {
-        assert!(!running(pid, name), "{name} (pid {pid}) survived stop()");
-    }
-    if std::env::var("ZKOP_KEEP").as_deref() != Ok("1") {
-        assert!(!dir.exists(), "{} was not removed", dir.display());
-    }
     Ok(())
 }
 
