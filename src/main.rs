@@ -5,7 +5,10 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use zookeeper_operator::controller::{self, Scope};
+use std::time::Duration;
+
+use zookeeper_operator::controller::{self, Scope, Settings};
+use zookeeper_operator::observe::WatcherConfig;
 use zookeeper_operator::telemetry::{self, LogFormat, Metrics};
 
 #[derive(Parser)]
@@ -46,6 +49,9 @@ struct RunArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: Option<SocketAddr>,
+    /// A member silent this long (frozen, partitioned) is reported down, in seconds.
+    #[arg(long, env = "MEMBER_PROBE_TIMEOUT", default_value = "2")]
+    member_probe_timeout: Option<f64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,11 +81,22 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
     let server = tokio::spawn(telemetry::serve(addr, metrics.clone(), ready.clone()));
     tracing::info!(version = env!("CARGO_PKG_VERSION"), namespace = ?args.namespace, "starting");
-    let scope = Scope {
-        namespace: args.namespace,
+    let mut members = WatcherConfig::default();
+    if let Some(secs) = args.member_probe_timeout {
+        members.probe_timeout = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|t| *t >= Duration::from_millis(100))
+            .context("--member-probe-timeout must be at least 0.1 seconds")?;
+        members.ping_interval = members.ping_interval.min(members.probe_timeout / 4);
+    }
+    let settings = Settings {
+        scope: Scope {
+            namespace: args.namespace,
+        },
+        members,
     };
     tokio::select! {
-        result = controller::run(client, scope, metrics, ready, shutdown_signal()) => result?,
+        result = controller::run(client, settings, metrics, ready, shutdown_signal()) => result?,
         result = server => result.context("metrics server task")?.context("metrics server")?,
     }
     tracing::info!("stopped");

@@ -43,6 +43,22 @@ pub struct MemberStatus {
     pub myid: i32,
     /// Pod Ready condition.
     pub ready: bool,
+    /// `leader`, `follower`, `observer`, `looking`, `standalone` or `down`, once observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The member answers client requests (it is part of a serving quorum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<bool>,
+    /// Last zxid seen (hex), refreshed when the ensemble's health changes, not on every
+    /// write, so steady traffic causes no status writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zxid: Option<String>,
+    /// Why the member is unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the member was last seen serving; set when it stops serving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
 }
 
 /// A condition in the Kubernetes convention (`metav1.Condition` shape).

@@ -36,6 +36,11 @@ pub fn pod_name(cluster: &str, ordinal: i32) -> String {
     format!("{cluster}-{ordinal}")
 }
 
+/// The ordinal of pod `NAME-K`, if the name is one of the cluster's.
+pub fn pod_ordinal(cluster: &str, pod: &str) -> Option<i32> {
+    pod.strip_prefix(cluster)?.strip_prefix('-')?.parse().ok()
+}
+
 pub fn myid(ordinal: i32) -> i32 {
     ordinal + 1
 }

@@ -6,6 +6,7 @@ use kube::Client;
 use kube::runtime::events::Recorder;
 
 use super::apply::AppliedCache;
+use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
 use crate::telemetry::Metrics;
 
@@ -15,6 +16,7 @@ pub struct Context {
     pub metrics: Metrics,
     pub server: ServerCapabilities,
     pub applied: AppliedCache,
+    pub quorum: QuorumWatchers,
     /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
     pub pdb_warned: Mutex<HashSet<String>>,
     /// Consecutive failures per cluster, for the error backoff.
@@ -27,8 +29,10 @@ impl Context {
         recorder: Recorder,
         metrics: Metrics,
         server: ServerCapabilities,
+        quorum: QuorumWatchers,
     ) -> Self {
         Self {
+            quorum,
             client,
             recorder,
             metrics,

@@ -2,11 +2,13 @@
 mod apply;
 mod context;
 mod error;
+mod quorum;
 mod reconcile;
 mod retention;
 
 pub use context::Context;
 pub use error::Error;
+pub use quorum::{QuorumWatchers, pod_view};
 pub use reconcile::{error_policy, reconcile};
 pub use retention::claim_ordinal;
 
@@ -24,12 +26,20 @@ use kube::{Api, Client, ResourceExt};
 use crate::api::ZookeeperCluster;
 use crate::build::ServerCapabilities;
 use crate::build::labels::{INSTANCE_LABEL, MANAGED_BY_LABEL, MANAGER};
+use crate::observe::WatcherConfig;
 use crate::telemetry::Metrics;
 
 /// Where the operator watches: every namespace, or one.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub namespace: Option<String>,
+}
+
+/// How the operator runs: where it watches and how it watches members.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub scope: Scope,
+    pub members: WatcherConfig,
 }
 
 fn api<K>(client: &Client, scope: &Scope) -> Api<K>
@@ -57,10 +67,21 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
     ServerCapabilities { policy_v1 }
 }
 
+/// Stops the quorum watchers of clusters that no longer exist.
+fn spawn_janitor(store: kube::runtime::reflector::Store<ZookeeperCluster>, ctx: Arc<Context>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            every.tick().await;
+            ctx.quorum.retain(|key| store.get(key).is_some()).await;
+        }
+    });
+}
+
 /// Runs the controller until `shutdown` resolves.
 pub async fn run(
     client: Client,
-    scope: Scope,
+    settings: Settings,
     metrics: Metrics,
     ready: Arc<std::sync::atomic::AtomicBool>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -71,7 +92,15 @@ pub async fn run(
         instance: std::env::var("POD_NAME").ok(),
     };
     let recorder = Recorder::new(client.clone(), reporter);
-    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, server));
+    let scope = settings.scope;
+    let (quorum, health_changes) = QuorumWatchers::new(settings.members);
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        recorder,
+        metrics,
+        server,
+        quorum,
+    ));
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 
     let mut controller = Controller::new(
@@ -89,7 +118,13 @@ pub async fn run(
     if server.policy_v1 {
         controller = controller.owns(api::<PodDisruptionBudget>(&client, &scope), owned);
     }
+    // Health changes seen by the quorum watchers reconcile just that cluster.
+    let health_changes = futures::stream::unfold(health_changes, |mut rx| async move {
+        rx.recv().await.map(|key| (key, rx))
+    });
+    controller = controller.reconcile_on(health_changes);
     let store = controller.store();
+    spawn_janitor(store.clone(), ctx.clone());
     let ready_flag = ready.clone();
     tokio::spawn(async move {
         // Ready once the cluster cache has synced: before that, reconciles see nothing.

@@ -154,9 +154,22 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         retention::enforce(&claims, &valid, &pods).await?;
     }
 
+    let (assessment, transitions) = ctx.quorum.observe(cluster, valid.spec.replicas, &pods);
+    for transition in &transitions {
+        let notice = Notice {
+            warning: transition.is_warning(),
+            reason: transition.reason().to_string(),
+            message: transition.message(),
+        };
+        publish(ctx, cluster, &notice).await;
+    }
+    if let Some(assessment) = &assessment {
+        ctx.metrics.observe_ensemble(&namespace, &name, assessment);
+    }
     let observed = Observed {
         statefulset: statefulset.as_ref(),
         pods: &pods,
+        quorum: assessment.as_ref(),
     };
     let next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
     publish_status(cluster, ctx, next).await?;
@@ -218,7 +231,7 @@ async fn publish_status(
     next: ZookeeperClusterStatus,
 ) -> Result<()> {
     let previous = cluster.status.as_ref();
-    if previous == Some(&next) {
+    if !status::differs_materially(previous, &next) {
         return Ok(());
     }
     for notice in notices(previous, &next) {

@@ -1,17 +1,21 @@
 //! Pure: what the operator observed -> the cluster's status.
 //!
-//! Conditions, for now from the StatefulSet and pod readiness (quorum health refines them):
-//! - `Available`: a majority of members is Ready (serving).
+//! Conditions come from the quorum assessment (the operator talks to every member) once
+//! the first probe round is in, and from pod readiness before that:
+//! - `Available`: a serving quorum with a leader (before: a majority of pods Ready).
 //! - `Progressing`: the StatefulSet is still creating or rolling out members.
-//! - `Degraded`: some member is not Ready while the rollout is complete.
+//! - `Degraded`: a member is down, lagging or overloaded, or the quorum is lost; once
+//!   degraded, losing the quorum keeps it so (things got worse, not better).
 pub mod conditions;
+pub mod members;
 pub mod notices;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::{AVAILABLE, DEGRADED, MemberStatus, PROGRESSING, ZookeeperClusterStatus};
-use crate::build::labels::{CLIENT_PORT, member_host, myid, pod_name};
+use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
+use crate::build::labels::{CLIENT_PORT, member_host, pod_name};
+use crate::health::{EnsembleAssessment, Fault};
 use crate::validate::{ValidCluster, ValidationError};
 use conditions::{Verdict, conditions, find};
 
@@ -25,6 +29,8 @@ pub mod reason {
     pub const MEMBERS_NOT_READY: &str = "MembersNotReady";
     pub const ALL_MEMBERS_READY: &str = "AllMembersReady";
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const QUORUM_LOST: &str = "QuorumLost";
+    pub const ELECTION_IN_PROGRESS: &str = "ElectionInProgress";
 }
 
 /// What the operator saw of the cluster's workload.
@@ -32,6 +38,8 @@ pub mod reason {
 pub struct Observed<'a> {
     pub statefulset: Option<&'a StatefulSet>,
     pub pods: &'a [Pod],
+    /// The quorum assessment, once the first probe round of every member is in.
+    pub quorum: Option<&'a EnsembleAssessment>,
 }
 
 /// Majority of `voters`: the fewest serving members that keep a quorum.
@@ -54,20 +62,7 @@ pub fn compute(
     now: &str,
 ) -> ZookeeperClusterStatus {
     let desired = cluster.spec.replicas;
-    let members: Vec<MemberStatus> = (0..desired)
-        .map(|ordinal| {
-            let name = pod_name(&cluster.name, ordinal);
-            let ready = observed
-                .pods
-                .iter()
-                .any(|p| p.metadata.name.as_deref() == Some(name.as_str()) && is_pod_ready(p));
-            MemberStatus {
-                name,
-                myid: myid(ordinal),
-                ready,
-            }
-        })
-        .collect();
+    let members = members::members(previous, cluster, observed, now);
     let ready = members.iter().filter(|m| m.ready).count() as i32;
     let not_ready: Vec<&str> = members
         .iter()
@@ -84,22 +79,30 @@ pub fn compute(
         .unwrap_or_default();
     let was_available = find(prior, AVAILABLE)
         .is_some_and(|c| c.reason != reason::CREATING && c.reason != reason::INVALID_SPEC);
-    let available = ready >= majority(desired);
+    let available = match observed.quorum {
+        Some(q) => q.quorum,
+        None => ready >= majority(desired),
+    };
     let creating = !available && !was_available;
     let rollout = rollout_in_progress(observed.statefulset, desired);
 
-    let mut available_message = format!(
-        "{ready}/{desired} members ready, {} needed for a quorum",
-        majority(desired)
-    );
+    let mut available_message = match observed.quorum {
+        Some(q) => quorum_message(q, cluster),
+        None => format!(
+            "{ready}/{desired} members ready, {} needed for a quorum",
+            majority(desired)
+        ),
+    };
     for warning in &cluster.warnings {
         available_message.push_str("; warning: ");
         available_message.push_str(&warning.message);
     }
-    let available_reason = match (available, creating) {
-        (true, _) => reason::QUORUM_READY,
-        (false, true) => reason::CREATING,
-        (false, false) => reason::QUORUM_NOT_READY,
+    let available_reason = match (available, creating, observed.quorum) {
+        (true, _, _) => reason::QUORUM_READY,
+        (false, true, _) => reason::CREATING,
+        (false, false, Some(q)) if q.election_in_progress => reason::ELECTION_IN_PROGRESS,
+        (false, false, Some(_)) => reason::QUORUM_LOST,
+        (false, false, None) => reason::QUORUM_NOT_READY,
     };
     let progressing = match (&rollout, creating) {
         (Some(why), _) => Verdict::new(PROGRESSING, true, reason::ROLLING_OUT, why.clone()),
@@ -116,15 +119,15 @@ pub fn compute(
             "all objects are up to date",
         ),
     };
-    let degraded = if !not_ready.is_empty() && rollout.is_none() && !creating {
-        Verdict::new(
+    let degraded = match observed.quorum {
+        Some(q) if !creating => quorum_degraded(q, cluster, available_reason),
+        _ if !not_ready.is_empty() && rollout.is_none() && !creating => Verdict::new(
             DEGRADED,
             true,
             reason::MEMBERS_NOT_READY,
             format!("not ready: {}", not_ready.join(", ")),
-        )
-    } else {
-        Verdict::new(
+        ),
+        _ => Verdict::new(
             DEGRADED,
             false,
             reason::ALL_MEMBERS_READY,
@@ -133,7 +136,7 @@ pub fn compute(
             } else {
                 "members are starting"
             },
-        )
+        ),
     };
     let verdicts = vec![
         Verdict::new(AVAILABLE, available, available_reason, available_message),
@@ -148,10 +151,102 @@ pub fn compute(
         ready_replicas: ready,
         connection_string: Some(connection_string(cluster)),
         members,
-        // Filled in by quorum health; kept as they were until it reports.
-        leader: previous.and_then(|p| p.leader.clone()),
-        quorum: previous.and_then(|p| p.quorum.clone()),
+        leader: observed
+            .quorum
+            .and_then(|q| q.leader)
+            .map(|id| member_name(cluster, id)),
+        quorum: observed
+            .quorum
+            .map(|q| format!("{}/{}", q.serving_voters, q.voters)),
     }
+}
+
+/// Pod name of the member with ZooKeeper id `id` (ids are ordinal + 1).
+pub fn member_name(cluster: &ValidCluster, id: u64) -> String {
+    i32::try_from(id)
+        .ok()
+        .and_then(|id| id.checked_sub(1))
+        .map_or_else(
+            || format!("myid {id}"),
+            |ordinal| pod_name(&cluster.name, ordinal),
+        )
+}
+
+fn quorum_message(q: &EnsembleAssessment, cluster: &ValidCluster) -> String {
+    let leader = q.leader.map_or_else(
+        || "no leader".to_string(),
+        |id| format!("leader {}", member_name(cluster, id)),
+    );
+    let epoch = q.epoch.map(|e| format!(" (epoch {e})")).unwrap_or_default();
+    format!(
+        "{}/{} voters serving, {} needed; {leader}{epoch}",
+        q.serving_voters, q.voters, q.majority
+    )
+}
+
+/// `Degraded` from the assessment: the first fault names the reason, all are listed.
+fn quorum_degraded(
+    q: &EnsembleAssessment,
+    cluster: &ValidCluster,
+    available_reason: &str,
+) -> Verdict {
+    if !q.quorum {
+        return Verdict::new(
+            DEGRADED,
+            true,
+            available_reason,
+            "the ensemble has no serving quorum",
+        );
+    }
+    let Some(first) = q.faults.first() else {
+        return Verdict::new(
+            DEGRADED,
+            false,
+            reason::ALL_MEMBERS_READY,
+            "every member is serving",
+        );
+    };
+    let message = q
+        .faults
+        .iter()
+        .map(|f| {
+            let who = f
+                .key()
+                .member()
+                .map(|id| format!("{}: ", member_name(cluster, id)))
+                .unwrap_or_default();
+            format!("{who}{}", fault_summary(f))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Verdict::new(DEGRADED, true, first.reason(), message)
+}
+
+/// Fault text without wall-clock or per-write numbers, so the message (and status) only
+/// changes when the fault set does.
+fn fault_summary(fault: &Fault) -> String {
+    match fault {
+        Fault::MemberDown { reason, .. } => format!("down ({reason})"),
+        Fault::FollowerLagging { .. } => "lagging behind the leader".to_string(),
+        Fault::Overloaded { what, limit, .. } => {
+            format!("overloaded ({} above {limit})", what.as_str())
+        }
+        other => other.reason().to_string(),
+    }
+}
+
+/// Whether a status differs in more than the per-write numbers (zxids): those alone are
+/// not worth a write, so steady client traffic costs no status patches.
+pub fn differs_materially(
+    previous: Option<&ZookeeperClusterStatus>,
+    next: &ZookeeperClusterStatus,
+) -> bool {
+    let strip = |s: &ZookeeperClusterStatus| {
+        let mut s = s.clone();
+        s.members.iter_mut().for_each(|m| m.zxid = None);
+        s
+    };
+    previous.is_none_or(|p| strip(p) != strip(next))
 }
 
 /// Status of a cluster whose spec is invalid: `Available=False/InvalidSpec`; everything

@@ -62,6 +62,7 @@ fn a_new_cluster_is_creating() {
         Observed {
             statefulset: None,
             pods: &[],
+            quorum: None,
         },
         "t0",
     );
@@ -94,6 +95,7 @@ fn members_starting_keep_the_cluster_creating_until_a_quorum_is_ready() {
         Observed {
             statefulset: Some(&s),
             pods: &starting,
+            quorum: None,
         },
         "t0",
     );
@@ -113,6 +115,7 @@ fn a_ready_cluster_is_available_and_settled() {
         Observed {
             statefulset: Some(&s),
             pods: &all,
+            quorum: None,
         },
         "t0",
     );
@@ -149,6 +152,7 @@ fn losing_members_degrades_then_loses_availability() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true, true, true]),
+            quorum: None,
         },
         "t0",
     );
@@ -159,6 +163,7 @@ fn losing_members_degrades_then_loses_availability() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true, false, true]),
+            quorum: None,
         },
         "t1",
     );
@@ -178,6 +183,7 @@ fn losing_members_degrades_then_loses_availability() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true, false, false]),
+            quorum: None,
         },
         "t2",
     );
@@ -206,6 +212,7 @@ fn recomputing_an_unchanged_cluster_changes_nothing() {
         Observed {
             statefulset: Some(&s),
             pods: &all,
+            quorum: None,
         },
         "t0",
     );
@@ -215,6 +222,7 @@ fn recomputing_an_unchanged_cluster_changes_nothing() {
         Observed {
             statefulset: Some(&s),
             pods: &all,
+            quorum: None,
         },
         "t9",
     );
@@ -231,6 +239,7 @@ fn a_rollout_is_progressing() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true; 3]),
+            quorum: None,
         },
         "t0",
     );
@@ -246,6 +255,7 @@ fn a_rollout_is_progressing() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true; 5]),
+            quorum: None,
         },
         "t0",
     );
@@ -263,6 +273,7 @@ fn even_replicas_are_mentioned_in_the_available_message() {
         Observed {
             statefulset: None,
             pods: &[],
+            quorum: None,
         },
         "t0",
     );
@@ -280,6 +291,7 @@ fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
         Observed {
             statefulset: Some(&s),
             pods: &pods(&[true; 3]),
+            quorum: None,
         },
         "t0",
     );
@@ -297,4 +309,197 @@ fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
     assert_eq!(status.observed_generation, Some(2));
     assert_eq!(status.members, healthy.members);
     assert_eq!(status.ready_replicas, 3);
+}
+
+mod quorum_mode {
+    use super::*;
+    use crate::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
+
+    fn member(id: u64, role: Role, zxid: u64) -> MemberAssessment {
+        let serving = matches!(role, Role::Leader | Role::Follower);
+        MemberAssessment {
+            id,
+            name: format!("zk-{}", id - 1),
+            address: format!("10.0.0.{id}:2181"),
+            role,
+            voter: true,
+            serving,
+            zxid: serving.then_some(zxid),
+            epoch: serving.then_some(1),
+            lag: None,
+            reason: (!serving).then(|| "connection refused".to_string()),
+            restarts: None,
+        }
+    }
+
+    fn assessment(roles: [Role; 3], zxid: u64) -> EnsembleAssessment {
+        let members: Vec<_> = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| member(i as u64 + 1, *r, zxid))
+            .collect();
+        let serving = members.iter().filter(|m| m.serving).count();
+        let leader = members
+            .iter()
+            .find(|m| m.role == Role::Leader)
+            .map(|m| m.id);
+        let faults = members
+            .iter()
+            .filter(|m| !m.serving)
+            .map(|m| Fault::MemberDown {
+                member: m.id,
+                reason: "connection refused".into(),
+            })
+            .chain((serving < 2).then_some(Fault::QuorumLost))
+            .collect();
+        EnsembleAssessment {
+            members,
+            leader,
+            epoch: leader.map(|_| 1),
+            voters: 3,
+            serving_voters: serving,
+            majority: 2,
+            quorum: serving >= 2 && leader.is_some(),
+            election_in_progress: false,
+            split_brain: vec![],
+            lagging: vec![],
+            overloaded: vec![],
+            faults,
+        }
+    }
+
+    fn compute_with(
+        previous: Option<&ZookeeperClusterStatus>,
+        q: &EnsembleAssessment,
+        now: &str,
+    ) -> ZookeeperClusterStatus {
+        let s = sts(3, 3);
+        let p = pods(&[true, true, true]);
+        compute(
+            previous,
+            &valid("{}"),
+            Observed {
+                statefulset: Some(&s),
+                pods: &p,
+                quorum: Some(q),
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn a_serving_quorum_is_available_with_leader_roles_and_quorum() {
+        let status = compute_with(
+            None,
+            &assessment(
+                [Role::Follower, Role::Leader, Role::Follower],
+                0x1_0000_0005,
+            ),
+            "t0",
+        );
+        assert_eq!(
+            condition(&status, AVAILABLE),
+            ("True", reason::QUORUM_READY)
+        );
+        assert_eq!(
+            condition(&status, DEGRADED),
+            ("False", reason::ALL_MEMBERS_READY)
+        );
+        assert_eq!(status.leader.as_deref(), Some("zk-1"));
+        assert_eq!(status.quorum.as_deref(), Some("3/3"));
+        let roles: Vec<_> = status
+            .members
+            .iter()
+            .map(|m| m.role.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(roles, ["follower", "leader", "follower"]);
+        assert_eq!(status.members[1].zxid.as_deref(), Some("0x100000005"));
+        let available = find(&status.conditions, AVAILABLE).expect("available");
+        assert!(
+            available.message.contains("leader zk-1 (epoch 1)"),
+            "{}",
+            available.message
+        );
+    }
+
+    #[test]
+    fn a_member_down_degrades_names_the_pod_and_remembers_when_it_was_last_seen() {
+        let healthy = compute_with(
+            None,
+            &assessment([Role::Follower, Role::Leader, Role::Follower], 5),
+            "t0",
+        );
+        let down = compute_with(
+            Some(&healthy),
+            &assessment([Role::Down, Role::Leader, Role::Follower], 5),
+            "t1",
+        );
+        assert_eq!(condition(&down, AVAILABLE).0, "True");
+        assert_eq!(condition(&down, DEGRADED), ("True", "MemberDown"));
+        let degraded = find(&down.conditions, DEGRADED).expect("degraded");
+        assert!(
+            degraded.message.contains("zk-0: down (connection refused)"),
+            "{}",
+            degraded.message
+        );
+        assert_eq!(down.quorum.as_deref(), Some("2/3"));
+        assert_eq!(down.members[0].serving, Some(false));
+        assert_eq!(down.members[0].last_seen.as_deref(), Some("t1"));
+        assert_eq!(
+            down.members[0].reason.as_deref(),
+            Some("connection refused")
+        );
+        let still = compute_with(
+            Some(&down),
+            &assessment([Role::Down, Role::Leader, Role::Follower], 5),
+            "t2",
+        );
+        assert_eq!(
+            still.members[0].last_seen.as_deref(),
+            Some("t1"),
+            "kept while it stays down"
+        );
+        assert_eq!(still, down, "nothing changed, nothing to patch");
+    }
+
+    #[test]
+    fn losing_the_quorum_is_reported_as_such() {
+        let healthy = compute_with(
+            None,
+            &assessment([Role::Follower, Role::Leader, Role::Follower], 5),
+            "t0",
+        );
+        let lost = compute_with(
+            Some(&healthy),
+            &assessment([Role::Down, Role::Looking, Role::Down], 5),
+            "t1",
+        );
+        assert_eq!(condition(&lost, AVAILABLE), ("False", reason::QUORUM_LOST));
+        assert_eq!(condition(&lost, DEGRADED), ("True", reason::QUORUM_LOST));
+        assert_eq!(lost.leader, None);
+        assert_eq!(lost.quorum.as_deref(), Some("0/3"));
+    }
+
+    #[test]
+    fn zxid_changes_alone_are_not_worth_a_patch() {
+        let before = compute_with(
+            None,
+            &assessment([Role::Follower, Role::Leader, Role::Follower], 5),
+            "t0",
+        );
+        let after = compute_with(
+            Some(&before),
+            &assessment([Role::Follower, Role::Leader, Role::Follower], 9),
+            "t1",
+        );
+        assert_ne!(before, after);
+        assert!(!differs_materially(Some(&before), &after));
+        let down = compute_with(
+            Some(&before),
+            &assessment([Role::Down, Role::Leader, Role::Follower], 9),
+            "t1",
+        );
+        assert!(differs_materially(Some(&before), &down));
+        assert!(differs_materially(None, &before));
+    }
 }

@@ -5,8 +5,28 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::health::{EnsembleAssessment, Role};
+
+fn gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MemberLabels {
+    pub namespace: String,
+    pub cluster: String,
+    pub member: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterLabels {
+    pub namespace: String,
+    pub cluster: String,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
@@ -21,6 +41,12 @@ pub struct Metrics {
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub status_patches: Counter,
+    pub member_up: Family<MemberLabels, Gauge>,
+    pub member_serving: Family<MemberLabels, Gauge>,
+    pub member_leader: Family<MemberLabels, Gauge>,
+    pub member_zxid_lag: Family<MemberLabels, Gauge>,
+    pub quorum_serving_voters: Family<ClusterLabels, Gauge>,
+    pub quorum_voters: Family<ClusterLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -46,12 +72,46 @@ impl Default for Metrics {
             "Status patches written",
             status_patches.clone(),
         );
+        let member_up = Family::<MemberLabels, Gauge>::default();
+        let member_serving = Family::<MemberLabels, Gauge>::default();
+        let member_leader = Family::<MemberLabels, Gauge>::default();
+        let member_zxid_lag = Family::<MemberLabels, Gauge>::default();
+        let quorum_serving_voters = Family::<ClusterLabels, Gauge>::default();
+        let quorum_voters = Family::<ClusterLabels, Gauge>::default();
+        registry.register("member_up", "1 when the member answers", member_up.clone());
+        registry.register(
+            "member_serving",
+            "1 when the member serves clients",
+            member_serving.clone(),
+        );
+        registry.register(
+            "member_leader",
+            "1 when the member leads",
+            member_leader.clone(),
+        );
+        registry.register(
+            "member_zxid_lag",
+            "Transactions behind the leader (at the last health change)",
+            member_zxid_lag.clone(),
+        );
+        registry.register(
+            "quorum_serving_voters",
+            "Voters serving clients",
+            quorum_serving_voters.clone(),
+        );
+        registry.register("quorum_voters", "Voting members", quorum_voters.clone());
         Self {
             registry: Arc::new(registry),
             reconciles,
             reconcile_errors,
             reconcile_duration,
             status_patches,
+            member_up,
+            member_serving,
+            member_leader,
+            member_zxid_lag,
+            quorum_serving_voters,
+            quorum_voters,
         }
     }
 }
@@ -66,6 +126,44 @@ impl Metrics {
                     reason: reason.to_string(),
                 })
                 .inc();
+        }
+    }
+
+    /// Per-member and per-cluster gauges from an assessment.
+    pub fn observe_ensemble(
+        &self,
+        namespace: &str,
+        cluster: &str,
+        assessment: &EnsembleAssessment,
+    ) {
+        let cluster_labels = ClusterLabels {
+            namespace: namespace.to_string(),
+            cluster: cluster.to_string(),
+        };
+        self.quorum_serving_voters
+            .get_or_create(&cluster_labels)
+            .set(gauge(assessment.serving_voters as u64));
+        self.quorum_voters
+            .get_or_create(&cluster_labels)
+            .set(gauge(assessment.voters as u64));
+        for member in &assessment.members {
+            let labels = MemberLabels {
+                namespace: namespace.to_string(),
+                cluster: cluster.to_string(),
+                member: member.name.clone(),
+            };
+            self.member_up
+                .get_or_create(&labels)
+                .set(i64::from(member.role != Role::Down));
+            self.member_serving
+                .get_or_create(&labels)
+                .set(i64::from(member.serving));
+            self.member_leader
+                .get_or_create(&labels)
+                .set(i64::from(member.role == Role::Leader));
+            self.member_zxid_lag
+                .get_or_create(&labels)
+                .set(gauge(member.lag.unwrap_or(0)));
         }
     }
 

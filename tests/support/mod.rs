@@ -14,7 +14,7 @@ use kube::{Client, CustomResourceExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use zookeeper_operator::api::{ZookeeperCluster, strip_cel_validations};
-use zookeeper_operator::controller::{self, Scope};
+use zookeeper_operator::controller::{self, Settings};
 use zookeeper_operator::telemetry::Metrics;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -72,7 +72,7 @@ impl Operator {
         let ready = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(controller::run(
             client.clone(),
-            Scope::default(),
+            Settings::default(),
             metrics.clone(),
             ready,
             async move {

@@ -1,0 +1,191 @@
+//! One quorum watcher per cluster, apart from reconcile: it talks to every member and
+//! triggers a reconcile only when the ensemble's health changes. Reconcile keeps its
+//! member set in step with the pods and turns assessment changes into status and Events.
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::mpsc;
+
+use crate::api::ZookeeperCluster;
+use crate::build::labels::{CLIENT_PORT, myid, pod_ordinal};
+use crate::health::{
+    ContainerState, EnsembleAssessment, MemberId, PodView, Transition, transitions,
+};
+use crate::observe::{EnsembleWatcher, MemberEndpoint, WatcherConfig};
+use crate::status::is_pod_ready;
+
+struct Watched {
+    watcher: EnsembleWatcher,
+    members: Vec<MemberEndpoint>,
+    pods: BTreeMap<MemberId, PodView>,
+    /// The assessment whose transitions were last told as Events.
+    told: Option<EnsembleAssessment>,
+}
+
+pub struct QuorumWatchers {
+    config: WatcherConfig,
+    trigger: mpsc::UnboundedSender<ObjectRef<ZookeeperCluster>>,
+    clusters: Mutex<HashMap<ObjectRef<ZookeeperCluster>, Watched>>,
+}
+
+impl QuorumWatchers {
+    /// Returns the registry and the stream of clusters whose health changed.
+    pub fn new(
+        config: WatcherConfig,
+    ) -> (Self, mpsc::UnboundedReceiver<ObjectRef<ZookeeperCluster>>) {
+        let (trigger, triggered) = mpsc::unbounded_channel();
+        let registry = Self {
+            config,
+            trigger,
+            clusters: Mutex::default(),
+        };
+        (registry, triggered)
+    }
+
+    /// Keeps the cluster's watcher in step with its pods; returns the current assessment
+    /// and the transitions not yet told (each told once).
+    pub fn observe(
+        &self,
+        cluster: &ZookeeperCluster,
+        replicas: i32,
+        pods: &[Pod],
+    ) -> (Option<EnsembleAssessment>, Vec<Transition>) {
+        let key = ObjectRef::from_obj(cluster);
+        let name = cluster.name_any();
+        let members = endpoints(&name, replicas, pods);
+        let views = pod_views(&name, replicas, pods);
+        let Ok(mut clusters) = self.clusters.lock() else {
+            return (None, Vec::new());
+        };
+        let watched = clusters.entry(key.clone()).or_insert_with(|| {
+            let watcher = EnsembleWatcher::spawn(members.clone(), self.config.clone());
+            spawn_trigger(&watcher, key.clone(), self.trigger.clone());
+            Watched {
+                watcher,
+                members: members.clone(),
+                pods: BTreeMap::new(),
+                told: None,
+            }
+        });
+        if watched.members != members {
+            watched.watcher.set_members(members.clone());
+            watched.members = members;
+        }
+        if watched.pods != views {
+            watched.watcher.set_pods(views.clone());
+            watched.pods = views;
+        }
+        let Some(current) = watched.watcher.current() else {
+            return (None, Vec::new());
+        };
+        let told = match &watched.told {
+            Some(previous) if previous.same_health(&current) => Vec::new(),
+            previous => transitions(previous.as_ref(), &current),
+        };
+        watched.told = Some(current.clone());
+        (Some(current), told)
+    }
+
+    /// Stops watching clusters for which `keep` is false (deleted clusters).
+    pub async fn retain(&self, keep: impl Fn(&ObjectRef<ZookeeperCluster>) -> bool) {
+        let stopped: Vec<Watched> = match self.clusters.lock() {
+            Ok(mut clusters) => {
+                let gone: Vec<_> = clusters.keys().filter(|k| !keep(k)).cloned().collect();
+                gone.iter().filter_map(|k| clusters.remove(k)).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for watched in stopped {
+            watched.watcher.shutdown().await;
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.clusters.lock().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+/// Forwards the watcher's health changes as reconcile triggers.
+fn spawn_trigger(
+    watcher: &EnsembleWatcher,
+    key: ObjectRef<ZookeeperCluster>,
+    trigger: mpsc::UnboundedSender<ObjectRef<ZookeeperCluster>>,
+) {
+    let mut changes = watcher.subscribe();
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            if trigger.send(key.clone()).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Members to watch: pods of the desired ordinals that have an IP.
+fn endpoints(cluster: &str, replicas: i32, pods: &[Pod]) -> Vec<MemberEndpoint> {
+    let mut out: Vec<MemberEndpoint> = pods
+        .iter()
+        .filter_map(|pod| {
+            let ordinal = pod_ordinal(cluster, &pod.name_any()).filter(|o| *o < replicas)?;
+            let ip = pod.status.as_ref()?.pod_ip.as_ref()?.parse().ok()?;
+            let id = u64::try_from(myid(ordinal)).ok()?;
+            let port = u16::try_from(CLIENT_PORT).ok()?;
+            Some(MemberEndpoint::new(
+                id,
+                pod.name_any(),
+                SocketAddr::new(ip, port),
+            ))
+        })
+        .collect();
+    out.sort_by_key(|m| m.id);
+    out
+}
+
+fn pod_views(cluster: &str, replicas: i32, pods: &[Pod]) -> BTreeMap<MemberId, PodView> {
+    pods.iter()
+        .filter_map(|pod| {
+            let ordinal = pod_ordinal(cluster, &pod.name_any()).filter(|o| *o < replicas)?;
+            let id = u64::try_from(myid(ordinal)).ok()?;
+            Some((id, pod_view(pod)))
+        })
+        .collect()
+}
+
+pub fn pod_view(pod: &Pod) -> PodView {
+    let status = pod.status.as_ref();
+    let container = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.first());
+    let state = container.and_then(|c| c.state.as_ref());
+    let container_state = match state {
+        Some(s) if s.running.is_some() => ContainerState::Running,
+        Some(s) if s.waiting.is_some() => ContainerState::Waiting {
+            reason: s
+                .waiting
+                .as_ref()
+                .and_then(|w| w.reason.clone())
+                .unwrap_or_default(),
+        },
+        Some(s) if s.terminated.is_some() => {
+            let t = s.terminated.as_ref();
+            ContainerState::Terminated {
+                reason: t.and_then(|t| t.reason.clone()).unwrap_or_default(),
+                exit_code: t.map_or(0, |t| t.exit_code),
+            }
+        }
+        _ => ContainerState::Unknown,
+    };
+    PodView {
+        name: pod.name_any(),
+        phase: status
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Unknown".into()),
+        ready: is_pod_ready(pod),
+        container: container_state,
+        restart_count: container.map_or(0, |c| u32::try_from(c.restart_count).unwrap_or(0)),
+    }
+}
