@@ -1,40 +1,52 @@
-//! Cluster DNS stand-in: keeps every local pod's /etc/netns/<netns>/hosts listing the pod
-//! DNS names (`POD.SUBDOMAIN.NS.svc.cluster.local`) of all live pods of its namespace, the
-//! headless-service name itself, and `kubernetes.default.svc` (the apiserver forwarder).
+//! Cluster DNS stand-in: keeps every local pod's /etc/netns/<netns>/hosts listing what
+//! CoreDNS would answer in its namespace, derived like CoreDNS from Endpoints: a service
+//! name resolves to its ready addresses (ClusterIPs do not exist here, so clients get the
+//! pods directly), `HOSTNAME.SERVICE.NS.svc.cluster.local` to an address whose endpoint
+//! carries that hostname (StatefulSet pods behind their headless service; not-ready pods
+//! only with publishNotReadyAddresses), and `kubernetes.default.svc` to the apiserver
+//! forwarder on the bridge.
 
 use super::context::Shared;
-use super::env::pod_hostname;
 use super::hosts::{
     HostEntry, own_entry, pod_dns_names, render_hosts, render_resolv, service_dns_names,
     write_in_place,
 };
 use super::names::etc_netns_dir;
 use super::registry::PodEntry;
-use k8s_openapi::api::core::v1::Pod;
-use kube::runtime::reflector::Store;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Endpoints;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rewrites hosts files whenever kicked, and every few seconds as a safety net (pod IPs of
-/// other kubelets' pods arrive through the watch without a kick).
-pub async fn run(shared: Arc<Shared>, store: Store<Pod>) {
+/// Watches Endpoints and rewrites hosts files on every change, on kicks (pods added or
+/// removed here), and every few seconds as a safety net.
+pub async fn run(shared: Arc<Shared>) {
+    let (store, writer) = reflector::store();
+    let api: Api<Endpoints> = Api::all(shared.client.clone());
+    let stream =
+        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    let mut stream = std::pin::pin!(stream);
     loop {
-        refresh(&shared, &store.state());
+        refresh(&shared, &store);
         tokio::select! {
-            _ = shared.dns_kick.notified() => {
-                // Coalesce a burst of pod events into one rewrite.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            ev = stream.next() => if ev.is_none() { return },
+            _ = shared.dns_kick.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
+        // Coalesce a burst of events into one rewrite.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-pub fn refresh(shared: &Shared, pods: &[Arc<Pod>]) {
-    let local = shared.registry.all();
-    for entry in &local {
-        let content = hosts_file(shared, entry, pods, &local);
+pub fn refresh(shared: &Shared, endpoints: &Store<Endpoints>) {
+    let endpoints = endpoints.state();
+    for entry in shared.registry.all() {
+        let content = hosts_file(shared, &entry, &endpoints);
         if let Err(e) = write_files(&entry.net.netns, &entry.namespace, &content) {
             tracing::warn!(pod = %entry.name, error = %e, "writing the pod's hosts file");
         }
@@ -42,19 +54,14 @@ pub fn refresh(shared: &Shared, pods: &[Arc<Pod>]) {
 }
 
 /// The hosts file for one local pod.
-pub fn hosts_file(
-    shared: &Shared,
-    entry: &PodEntry,
-    pods: &[Arc<Pod>],
-    local: &[PodEntry],
-) -> String {
+pub fn hosts_file(shared: &Shared, entry: &PodEntry, endpoints: &[Arc<Endpoints>]) -> String {
     let own = own_entry(
         IpAddr::V4(entry.net.ip),
         &entry.hostname,
         entry.subdomain.as_deref(),
         &entry.namespace,
     );
-    let mut others = namespace_entries(pods, local, &entry.namespace);
+    let mut others = namespace_entries(endpoints, &entry.namespace);
     others.push(HostEntry {
         ip: IpAddr::V4(shared.names.gateway()),
         names: service_dns_names("kubernetes", "default"),
@@ -62,53 +69,34 @@ pub fn hosts_file(
     render_hosts(&own, &others)
 }
 
-/// Entries for every live pod of `ns` that has a subdomain: its own names and the
-/// subdomain (headless service) name. Local pods count with their IP before the status
-/// patch carrying it lands, so peers can resolve each other as early as possible.
-pub fn namespace_entries(pods: &[Arc<Pod>], local: &[PodEntry], ns: &str) -> Vec<HostEntry> {
+/// Records of every Service of `ns`, from its Endpoints (the controller already applied
+/// readiness and publishNotReadyAddresses when it filled `addresses`).
+pub fn namespace_entries(endpoints: &[Arc<Endpoints>], ns: &str) -> Vec<HostEntry> {
     let mut out = Vec::new();
-    let mut push = |ip: IpAddr, hostname: &str, sub: &str| {
-        out.push(HostEntry {
-            ip,
-            names: pod_dns_names(hostname, sub, ns),
-        });
-        out.push(HostEntry {
-            ip,
-            names: service_dns_names(sub, ns),
-        });
-    };
-    for e in local.iter().filter(|e| e.namespace == ns && !e.terminating) {
-        if let Some(sub) = e.subdomain.as_deref().filter(|s| !s.is_empty()) {
-            push(IpAddr::V4(e.net.ip), &e.hostname, sub);
-        }
-    }
-    for pod in pods {
-        if pod.metadata.namespace.as_deref() != Some(ns)
-            || pod.metadata.deletion_timestamp.is_some()
-        {
-            continue;
-        }
-        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-        if local.iter().any(|e| e.uid == uid) {
-            continue;
-        }
-        let status = pod.status.as_ref();
-        if matches!(
-            status.and_then(|s| s.phase.as_deref()),
-            Some("Succeeded" | "Failed")
-        ) {
-            continue;
-        }
-        let ip = status
-            .and_then(|s| s.pod_ip.as_deref())
-            .and_then(|ip| ip.parse().ok());
-        let sub = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.subdomain.as_deref())
-            .filter(|s| !s.is_empty());
-        if let (Some(ip), Some(sub)) = (ip, sub) {
-            push(ip, &pod_hostname(pod), sub);
+    for ep in endpoints
+        .iter()
+        .filter(|e| e.namespace().as_deref() == Some(ns))
+    {
+        let service = ep.name_any();
+        let addresses = ep
+            .subsets
+            .iter()
+            .flatten()
+            .flat_map(|s| s.addresses.iter().flatten());
+        for addr in addresses {
+            let Ok(ip) = addr.ip.parse::<IpAddr>() else {
+                continue;
+            };
+            out.push(HostEntry {
+                ip,
+                names: service_dns_names(&service, ns),
+            });
+            if let Some(host) = addr.hostname.as_deref().filter(|h| !h.is_empty()) {
+                out.push(HostEntry {
+                    ip,
+                    names: pod_dns_names(host, &service, ns),
+                });
+            }
         }
     }
     out
@@ -126,62 +114,59 @@ pub fn write_files(netns: &str, ns: &str, hosts: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kubelet::net::PodNet;
-    use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
-    use std::collections::BTreeMap;
+    use k8s_openapi::api::core::v1::{EndpointAddress, EndpointSubset};
 
-    fn pod(name: &str, ns: &str, ip: Option<&str>, phase: &str) -> Arc<Pod> {
-        let mut p = Pod::default();
-        p.metadata.name = Some(name.into());
-        p.metadata.namespace = Some(ns.into());
-        p.metadata.uid = Some(format!("uid-{name}"));
-        p.spec = Some(PodSpec {
-            hostname: Some(name.into()),
-            subdomain: Some("zk-hs".into()),
+    fn endpoints(name: &str, ns: &str, addrs: &[(&str, Option<&str>)]) -> Arc<Endpoints> {
+        let mut e = Endpoints::default();
+        e.metadata.name = Some(name.into());
+        e.metadata.namespace = Some(ns.into());
+        e.subsets = Some(vec![EndpointSubset {
+            addresses: Some(
+                addrs
+                    .iter()
+                    .map(|(ip, host)| EndpointAddress {
+                        ip: ip.to_string(),
+                        hostname: host.map(String::from),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            not_ready_addresses: Some(vec![EndpointAddress {
+                ip: "10.244.1.99".into(),
+                hostname: Some("zk-9".into()),
+                ..Default::default()
+            }]),
             ..Default::default()
-        });
-        p.status = Some(PodStatus {
-            pod_ip: ip.map(String::from),
-            phase: Some(phase.into()),
-            ..Default::default()
-        });
-        Arc::new(p)
+        }]);
+        Arc::new(e)
     }
 
     #[test]
-    fn lists_live_pods_of_the_namespace_and_local_ones_early() {
-        let local = PodEntry {
-            uid: "uid-zk-0".into(),
-            namespace: "a".into(),
-            name: "zk-0".into(),
-            hostname: "zk-0".into(),
-            subdomain: Some("zk-hs".into()),
-            net: PodNet {
-                netns: "zk1-p1".into(),
-                host_veth: "zk1h1".into(),
-                ip: "10.244.1.2".parse().expect("ip"),
-            },
-            containers: BTreeMap::new(),
-            terminating: false,
-        };
-        let pods = vec![
-            pod("zk-0", "a", None, "Pending"),
-            pod("zk-1", "a", Some("10.244.1.3"), "Running"),
-            pod("zk-2", "a", Some("10.244.1.4"), "Failed"),
-            pod("zk-9", "b", Some("10.244.1.9"), "Running"),
+    fn records_come_from_ready_endpoints_of_the_namespace() {
+        let eps = vec![
+            endpoints(
+                "zk-hs",
+                "a",
+                &[("10.244.1.2", Some("zk-0")), ("10.244.1.3", Some("zk-1"))],
+            ),
+            endpoints("zk-client", "a", &[("10.244.1.2", None)]),
+            endpoints("other", "b", &[("10.244.1.7", Some("x-0"))]),
         ];
-        let entries = namespace_entries(&pods, &[local], "a");
-        let names: Vec<String> = entries
+        let entries = namespace_entries(&eps, "a");
+        let lines: Vec<String> = entries
             .iter()
             .map(|e| format!("{} {}", e.ip, e.names[0]))
             .collect();
-        assert!(names.contains(&"10.244.1.2 zk-0.zk-hs.a.svc.cluster.local".to_string()));
-        assert!(names.contains(&"10.244.1.3 zk-1.zk-hs.a.svc.cluster.local".to_string()));
-        assert!(names.contains(&"10.244.1.3 zk-hs.a.svc.cluster.local".to_string()));
+        assert!(lines.contains(&"10.244.1.2 zk-0.zk-hs.a.svc.cluster.local".to_string()));
+        assert!(lines.contains(&"10.244.1.3 zk-hs.a.svc.cluster.local".to_string()));
+        assert!(lines.contains(&"10.244.1.2 zk-client.a.svc.cluster.local".to_string()));
         assert!(
-            !names
-                .iter()
-                .any(|n| n.contains("zk-2") || n.contains("zk-9"))
+            !lines.iter().any(|l| l.contains("zk-9")),
+            "not-ready addresses do not resolve"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("x-0")),
+            "other namespaces do not leak in"
         );
     }
 }

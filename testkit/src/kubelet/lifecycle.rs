@@ -93,7 +93,7 @@ impl ProcessKubelet {
         let tasks = vec![
             tokio::spawn(forward),
             tokio::spawn(node::keep_alive(shared.clone(), since)),
-            tokio::spawn(dns::run(shared.clone(), pods)),
+            tokio::spawn(dns::run(shared.clone())),
             tokio::spawn(manager.run(pod_writer, pvc_writer)),
         ];
         tracing::info!(node = %shared.node_name, bridge = %shared.names.bridge(), "process kubelet started");
