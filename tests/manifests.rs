@@ -1,6 +1,6 @@
 //! The shipped manifests: examples are valid clusters, install.yaml is current.
 use serde::Deserialize;
-use zookeeper_operator::api::{StorageMode, ZookeeperCluster, crd_yaml};
+use zookeeper_operator::api::{StorageMode, ZookeeperCluster};
 use zookeeper_operator::validate::validate;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -41,32 +41,65 @@ fn examples_are_valid_and_what_they_say() {
     assert_eq!(files.len(), 3, "every example is covered here");
 }
 
-#[test]
-fn install_yaml_is_the_crd_plus_operator_yaml() {
-    let install = read("manifests/install.yaml");
-    let expected = format!(
-        "{}---\n{}",
-        crd_yaml(false).expect("crd"),
-        read("manifests/operator.yaml")
-    );
+/// The helm binary testkit/scripts/install-helm.sh caches (or $HELM).
+fn helm() -> String {
+    let path = std::env::var("HELM").unwrap_or_else(|_| {
+        let cache =
+            std::env::var("ZKOP_CACHE").unwrap_or_else(|_| "/var/cache/zookeeper-operator".into());
+        format!("{cache}/tools/helm")
+    });
     assert!(
-        install == expected,
-        "manifests/install.yaml is stale: regenerate with \
-         `{{ cargo run -- crd; echo ---; cat manifests/operator.yaml; }} > manifests/install.yaml`"
+        std::path::Path::new(&path).is_file(),
+        "no helm at {path}: run testkit/scripts/install-helm.sh (or install-deps.sh)"
     );
-    let kinds: Vec<String> = serde_norway::Deserializer::from_str(&install)
+    path
+}
+
+#[test]
+fn install_yaml_is_rendered_from_the_chart() {
+    let rendered = std::process::Command::new(format!("{ROOT}/charts/render-install-yaml.sh"))
+        .env("HELM", helm())
+        .output()
+        .expect("run charts/render-install-yaml.sh");
+    assert!(
+        rendered.status.success(),
+        "charts/render-install-yaml.sh failed: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let install = read("manifests/install.yaml");
+    assert!(
+        install == String::from_utf8_lossy(&rendered.stdout),
+        "manifests/install.yaml is stale: regenerate with \
+         `charts/render-install-yaml.sh > manifests/install.yaml`"
+    );
+    let docs: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&install)
         .map(|doc| serde_json::Value::deserialize(doc).expect("yaml document"))
-        .filter_map(|v| v["kind"].as_str().map(String::from))
+        .filter(|v| !v.is_null())
         .collect();
+    let kinds: Vec<&str> = docs.iter().filter_map(|v| v["kind"].as_str()).collect();
     assert_eq!(
         kinds,
         [
-            "CustomResourceDefinition",
             "Namespace",
+            "CustomResourceDefinition",
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "Service",
             "Deployment"
         ]
     );
+    // The CRD in it is crds/zookeepercluster.yaml: tests/crd.rs and tests/helm.rs keep the
+    // chain generated CRD -> crds/ -> chart -> install.yaml unbroken.
+    // Everything namespaced lands in the namespace created first.
+    for doc in &docs[2..] {
+        let ns = &doc["metadata"]["namespace"];
+        assert!(
+            ns.is_null() || ns == "zookeeper-operator",
+            "{} in namespace {ns}",
+            doc["kind"]
+        );
+    }
 }
