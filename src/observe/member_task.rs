@@ -85,6 +85,10 @@ async fn stopped(stop: &mut watch::Receiver<()>) {
 impl MemberTask {
     async fn run(mut self) {
         let mut backoff = self.cfg.reconnect_min;
+        // The last session broke soon after it opened (a member that accepts sessions
+        // and drops them): slow down before probing again, not before reconnecting,
+        // so that a crash is still seen by the immediate reconnect.
+        let mut flapping = false;
         loop {
             let connect = HealthSession::connect(self.endpoint.addr, self.cfg.session());
             let connected = tokio::select! {
@@ -93,24 +97,7 @@ impl MemberTask {
             };
             match connected {
                 Ok(mut session) => {
-                    let opened = Instant::now();
-                    match self.watch(&mut session).await {
-                        SessionEnd::Stop => {
-                            session.close().await;
-                            return;
-                        }
-                        // Reconnect at once: a crashed process refuses it immediately.
-                        // Silence is reported now; a reconnect would only add a timeout.
-                        SessionEnd::Broken(e) if e.kind() == ZkErrorKind::Timeout => {
-                            if !self.set_status(Err(ProbeFailure::from(e))).await {
-                                return;
-                            }
-                        }
-                        SessionEnd::Broken(_) => {}
-                    }
-                    // A session that keeps breaking right after opening must not turn
-                    // into a reconnect loop; a long-lived one reconnects at once.
-                    if opened.elapsed() < self.cfg.reconnect_max {
+                    if flapping {
                         tokio::select! {
                             _ = sleep(backoff) => {}
                             _ = stopped(&mut self.stop) => return,
@@ -119,8 +106,25 @@ impl MemberTask {
                     } else {
                         backoff = self.cfg.reconnect_min;
                     }
+                    let opened = Instant::now();
+                    match self.watch(&mut session).await {
+                        SessionEnd::Stop => {
+                            session.close().await;
+                            return;
+                        }
+                        // Silence is reported now; a reconnect would only add a timeout.
+                        SessionEnd::Broken(e) if e.kind() == ZkErrorKind::Timeout => {
+                            if !self.set_status(Err(ProbeFailure::from(e))).await {
+                                return;
+                            }
+                        }
+                        // Reconnect at once: a crashed process refuses it immediately.
+                        SessionEnd::Broken(_) => {}
+                    }
+                    flapping = opened.elapsed() < self.cfg.reconnect_max;
                 }
                 Err(e) => {
+                    flapping = false;
                     let status = match e.kind() {
                         // The member accepted TCP but not a session: ask why.
                         ZkErrorKind::Closed | ZkErrorKind::Io => {
