@@ -564,3 +564,287 @@ async fn statefulset_forms_a_zookeeper_quorum_and_survives_faults() -> Result<()
     println!("quorum test took {:?}", t0.elapsed());
     Ok(())
 }
+
+fn container_status(pod: &Pod) -> Option<k8s_openapi::api::core::v1::ContainerStatus> {
+    pod.status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .first()
+        .cloned()
+}
+
+/// Restart policies, crash-loop back-off, liveness restarts, init containers and live
+/// configMap volumes, with cheap bash pods on one control plane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_policies_probes_init_and_volumes() -> Result<()> {
+    let t0 = Instant::now();
+    let cp = ControlPlane::start().await?;
+    let client = cp.client();
+    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast()).await?;
+    create_namespace(&client, "policies").await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "policies");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "policies");
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "settings" },
+        "data": { "greeting": "hello", "mode": "one" },
+    }))?;
+    cms.create(&PostParams::default(), &cm).await?;
+
+    let simple = |name: &str, policy: &str, script: &str| -> Result<Pod> {
+        Ok(serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": {
+                "restartPolicy": policy,
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{ "name": "main", "image": "zookeeper", "command": ["bash", "-c", script] }],
+            },
+        }))?)
+    };
+    let mut all = vec![
+        simple("crashy", "Always", "echo crashing; exit 3")?,
+        simple("done-ok", "Never", "exit 0")?,
+        simple("done-bad", "Never", "exit 1")?,
+        simple("retry-ok", "OnFailure", "exit 0")?,
+    ];
+    all.push(serde_json::from_value(json!({
+        "metadata": { "name": "unlively" },
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{
+                "name": "main", "image": "zookeeper",
+                "command": ["bash", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+                "livenessProbe": { "exec": { "command": ["false"] }, "periodSeconds": 1, "failureThreshold": 2 },
+            }],
+        },
+    }))?);
+    all.push(serde_json::from_value(json!({
+        "metadata": { "name": "staged" },
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "volumes": [
+                { "name": "shared", "emptyDir": {} },
+                { "name": "settings", "configMap": { "name": "settings" } },
+            ],
+            "initContainers": [{
+                "name": "prepare", "image": "zookeeper",
+                "command": ["bash", "-c", "echo prepared > /shared/marker"],
+                "volumeMounts": [{ "name": "shared", "mountPath": "/shared" }],
+            }],
+            "containers": [{
+                "name": "main", "image": "zookeeper",
+                "command": ["bash", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+                "env": [{ "name": "GREETING", "valueFrom": { "configMapKeyRef": { "name": "settings", "key": "greeting" } } }],
+                "volumeMounts": [
+                    { "name": "shared", "mountPath": "/shared" },
+                    { "name": "settings", "mountPath": "/etc/settings" },
+                ],
+            }],
+        },
+    }))?);
+    for p in &all {
+        pods.create(&PostParams::default(), p).await?;
+    }
+
+    let crashing = eventually(
+        "crashy in CrashLoopBackOff",
+        Duration::from_secs(60),
+        || async {
+            let p = pods.get("crashy").await?;
+            let ok =
+                waiting_reason(&p).as_deref() == Some("CrashLoopBackOff") && restart_count(&p) >= 1;
+            Ok(ok.then_some(p))
+        },
+    )
+    .await?;
+    let last = container_status(&crashing)
+        .and_then(|c| c.last_state)
+        .and_then(|s| s.terminated)
+        .context("lastState of a crash-looping container")?;
+    assert_eq!(last.exit_code, 3);
+    assert_eq!(
+        phase(&crashing),
+        Some("Running"),
+        "Always + crash loop stays Running"
+    );
+
+    for (name, want) in [
+        ("done-ok", "Succeeded"),
+        ("done-bad", "Failed"),
+        ("retry-ok", "Succeeded"),
+    ] {
+        eventually(
+            &format!("{name} {want}"),
+            Duration::from_secs(60),
+            || async { Ok((phase(&pods.get(name).await?) == Some(want)).then_some(())) },
+        )
+        .await?;
+    }
+    assert_eq!(
+        restart_count(&pods.get("done-bad").await?),
+        0,
+        "Never does not restart"
+    );
+
+    eventually(
+        "liveness restarts unlively",
+        Duration::from_secs(60),
+        || async { Ok((restart_count(&pods.get("unlively").await?) >= 1).then_some(())) },
+    )
+    .await?;
+
+    eventually("staged Running", Duration::from_secs(60), || async {
+        Ok((phase(&pods.get("staged").await?) == Some("Running")).then_some(()))
+    })
+    .await?;
+    let secs = Duration::from_secs(20);
+    let (code, out) = kubelet
+        .exec(
+            "policies",
+            "staged",
+            "main",
+            &[
+                "bash",
+                "-c",
+                "cat /shared/marker; echo $GREETING; cat /etc/settings/mode",
+            ],
+            secs,
+        )
+        .await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("prepared") && out.contains("hello") && out.contains("one"),
+        "{out}"
+    );
+    let patch = json!({ "data": { "mode": "two" } });
+    cms.patch(
+        "settings",
+        &Default::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await?;
+    eventually(
+        "configMap update reaches the volume",
+        Duration::from_secs(30),
+        || async {
+            let (_, out) = kubelet
+                .exec(
+                    "policies",
+                    "staged",
+                    "main",
+                    &["cat", "/etc/settings/mode"],
+                    secs,
+                )
+                .await?;
+            Ok((out.trim() == "two").then_some(()))
+        },
+    )
+    .await?;
+
+    kubelet.stop().await;
+    cp.stop().await;
+    println!("policies test took {:?}", t0.elapsed());
+    Ok(())
+}
+
+const ORPHAN_MARKER_ENV: &str = "ZK_KUBELET_ORPHAN_MARKER";
+
+/// Processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .collect()
+}
+
+/// Helper for `sigkilled_test_leaves_no_pod_processes`: runs only in the child process it
+/// spawns (ignored otherwise). Starts a pod, says READY, and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helper: run by sigkilled_test_leaves_no_pod_processes"]
+async fn orphan_helper() -> Result<()> {
+    let Ok(marker) = std::env::var(ORPHAN_MARKER_ENV) else {
+        return Ok(());
+    };
+    let cp = ControlPlane::start().await?;
+    let client = cp.client();
+    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast()).await?;
+    create_namespace(&client, "orphans").await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "orphans");
+    let script = format!("trap '' TERM; sleep 3600 & wait # {marker}");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "orphan" },
+        "spec": { "containers": [{ "name": "main", "image": "zookeeper", "command": ["bash", "-c", script] }] },
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    eventually("orphan Running", Duration::from_secs(60), || async {
+        Ok((phase(&pods.get("orphan").await?) == Some("Running")).then_some(()))
+    })
+    .await?;
+    println!("READY {}", kubelet.node_name());
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    drop(kubelet);
+    Ok(())
+}
+
+/// A test process killed with SIGKILL (no Drop, no cleanup code) leaves no pod process
+/// behind: PR_SET_PDEATHSIG and PID-namespace teardown do it in the kernel. Its network
+/// namespaces, links and dirs outlive it until the next kubelet start sweeps them (here
+/// called directly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_test_leaves_no_pod_processes() -> Result<()> {
+    use std::io::BufRead;
+    let marker = format!("zk-orphan-marker-{}", std::process::id());
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["orphan_helper", "--exact", "--ignored", "--nocapture"])
+        .env(ORPHAN_MARKER_ENV, &marker)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let ready = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("READY ").map(str::to_string))
+    });
+    let ready = tokio::time::timeout(Duration::from_secs(240), ready).await;
+    let running = processes_with(&marker);
+    child.kill()?;
+    child.wait()?;
+    let Ok(Ok(Some(node))) = ready else {
+        bail!("the helper never got its pod running");
+    };
+    assert!(
+        !running.is_empty(),
+        "the helper's pod process was not found"
+    );
+    eventually(
+        "pod processes to die with the test",
+        Duration::from_secs(10),
+        || async { Ok(processes_with(&marker).is_empty().then_some(())) },
+    )
+    .await?;
+
+    let slot = node.trim_start_matches("zk-node-");
+    zk_testkit::kubelet::sweep_orphans();
+    let netns = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()?;
+    let netns = String::from_utf8_lossy(&netns.stdout);
+    assert!(!netns.contains(&format!("zk{slot}-")), "{netns}");
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()?;
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains(&format!(": zkbr{slot}:")), "{links}");
+    assert!(!std::path::Path::new(&format!("/var/tmp/zk-kubelet-{slot}")).exists());
+    Ok(())
+}

@@ -52,3 +52,4 @@ mod wrapper;
 
 pub use lifecycle::ProcessKubelet;
 pub use options::KubeletOptions;
+pub use slot::sweep_orphans;

@@ -19,23 +19,15 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Claims the first free slot, sweeping what a dead previous owner left behind.
+    /// Claims the first free slot, after sweeping what dead owners of any slot left behind.
     pub fn claim() -> anyhow::Result<Slot> {
         std::fs::create_dir_all(LOCK_DIR).with_context(|| format!("creating {LOCK_DIR}"))?;
+        sweep_orphans();
         // Start from a pid-derived slot so parallel test binaries rarely contend.
         let start = (std::process::id() % u32::from(MAX_SLOT)) as u8;
         for i in 0..MAX_SLOT {
             let slot = (start + i) % MAX_SLOT + 1;
-            let path = lock_path(slot);
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            // SAFETY: flock on a valid, owned descriptor; no memory is shared.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
+            if let Some(file) = try_lock(slot)? {
                 let names = SlotNames::new(slot);
                 sweep(&names);
                 return Ok(Slot { names, _lock: file });
@@ -52,6 +44,70 @@ impl Slot {
         )
         .context("recording the kubelet root dir")
     }
+}
+
+/// The slot's lock, if nobody holds it.
+fn try_lock(slot: u8) -> anyhow::Result<Option<File>> {
+    let path = lock_path(slot);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a valid, owned descriptor; no memory is shared.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    Ok((rc == 0).then_some(file))
+}
+
+/// Sweeps every slot that has leftovers (netns, links, a recorded root dir) but no live
+/// owner, i.e. whose lock is free. Returns the slots swept.
+pub fn sweep_orphans() -> Vec<u8> {
+    let mut candidates: Vec<u8> = Vec::new();
+    if let Ok(list) = run_sync("ip", &["netns", "list"]) {
+        candidates.extend(list.lines().filter_map(|l| slot_of(l, "zk", '-')));
+    }
+    if let Ok(links) = run_sync("ip", &["-o", "link", "show"]) {
+        for name in links.lines().filter_map(link_name) {
+            candidates.extend(slot_of(&name, "zkbr", '\0').or_else(|| slot_of(&name, "zk", 'h')));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(LOCK_DIR) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(n) = name
+                .strip_prefix("slot-")
+                .and_then(|r| r.strip_suffix(".root"))
+            {
+                candidates.extend(n.parse::<u8>().ok());
+            }
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .filter(|&slot| {
+            // Held only for the sweep; dropping the file releases the lock.
+            let free = matches!(try_lock(slot), Ok(Some(_lock)));
+            if free {
+                sweep(&SlotNames::new(slot));
+            }
+            free
+        })
+        .collect()
+}
+
+/// `zk12-p3` with ("zk", '-') -> 12; `zkbr7` with ("zkbr", '\0') -> 7 (digits to the end).
+fn slot_of(name: &str, prefix: &str, sep: char) -> Option<u8> {
+    let rest = name.split_whitespace().next()?.strip_prefix(prefix)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = rest[digits.len()..].chars().next();
+    let ok = match sep {
+        '\0' => after.is_none(),
+        c => after == Some(c),
+    };
+    if ok { digits.parse().ok() } else { None }
 }
 
 fn lock_path(slot: u8) -> PathBuf {
@@ -123,7 +179,17 @@ fn link_name(line: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::link_name;
+    use super::{link_name, slot_of};
+
+    #[test]
+    fn recognises_slot_names_only() {
+        assert_eq!(slot_of("zk12-p3 (id: 4)", "zk", '-'), Some(12));
+        assert_eq!(slot_of("zkbr7", "zkbr", '\0'), Some(7));
+        assert_eq!(slot_of("zk7h12", "zk", 'h'), Some(7));
+        assert_eq!(slot_of("zkbr7x", "zkbr", '\0'), None);
+        assert_eq!(slot_of("zookeeper", "zk", '-'), None);
+        assert_eq!(slot_of("zk999-p1", "zk", '-'), None, "not a u8 slot");
+    }
 
     #[test]
     fn parses_link_names_with_and_without_peer_suffix() {
