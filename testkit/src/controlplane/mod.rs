@@ -256,3 +256,9 @@ async fn load_config(kubeconfig: &Path) -> Result<kube::Config> {
     config.connect_timeout = Some(Duration::from_secs(10));
     Ok(config)
 }
+
+// Tests share one instance through statics and move it across tasks: keep it Send + Sync.
+const _: fn() = || {
+    fn check<T: Send + Sync>() {}
+    check::<ControlPlane>();
+};
