@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service, ServiceAccount};
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
@@ -140,6 +141,14 @@ async fn bare_pod_lifecycle_and_unknown_image() -> Result<()> {
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
     assert!(node_ready, "the node registers Ready");
+    let lease = eventually("the node lease", Duration::from_secs(20), || async {
+        Ok(Api::<Lease>::namespaced(client.clone(), "kube-node-lease")
+            .get_opt(kubelet.node_name())
+            .await?)
+    })
+    .await?;
+    let holder = lease.spec.and_then(|s| s.holder_identity);
+    assert_eq!(holder.as_deref(), Some(kubelet.node_name()));
 
     let pod: Pod = serde_json::from_value(json!({
         "metadata": { "name": "solo" },
@@ -233,6 +242,11 @@ async fn bare_pod_lifecycle_and_unknown_image() -> Result<()> {
         Ok(is_ready(&pods.get("solo").await?).then_some(()))
     })
     .await?;
+    // Status is patched on change only: passing probes do not touch the object.
+    let before = pods.get("solo").await?.metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = pods.get("solo").await?.metadata.resource_version;
+    assert_eq!(before, after, "a steady pod must not be rewritten");
     kubelet
         .exec("bare", "solo", "main", &["rm", "/work/ready"], secs)
         .await?;
@@ -558,6 +572,24 @@ async fn statefulset_forms_a_zookeeper_quorum_and_survives_faults() -> Result<()
     assert!(out.contains("hello-quorum"), "{out}");
     let (n, modes) = leaders(&ips).await;
     assert_eq!(n, 1, "{modes:?}");
+
+    // After a minute of running, the node lifecycle controller still sees a healthy node.
+    let node = Api::<Node>::all(client.clone())
+        .get(kubelet.node_name())
+        .await?;
+    let taints = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
+    assert!(taints.is_empty(), "node tainted: {taints:?}");
+    let ready = node
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .into_iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    assert!(ready, "node not Ready");
 
     kubelet.stop().await;
     cp.stop().await;
