@@ -1,6 +1,7 @@
 //! Leader election on a real apiserver, with the production timing: of two candidates
 //! exactly one leads; when the leader shuts down (releasing the lease) or crashes (no
-//! release), another takes over within 15 s, and two workers never run at once.
+//! release), another takes over within 15 s; a leader whose lease is taken from under it
+//! stops its work within seconds; two workers never run at once.
 mod support;
 
 use std::sync::Arc;
@@ -8,7 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
+use serde_json::json;
 use support::{create_namespace, install_crypto, wait_for};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -143,6 +148,31 @@ async fn one_leader_and_fast_takeover_on_a_real_apiserver() {
     let crash = takes_over("the last candidate to take over after a crash", &c).await;
     println!("takeover after the leader crashed: {crash:?}");
     assert_eq!(holder(&client).await.as_deref(), Some("replica-c"));
+
+    // Stolen: someone else's name is written into the lease (as after a partition in which
+    // the lease expired and another replica took it). The leader must stop acting.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), NS);
+    let now = MicroTime(Timestamp::now());
+    let steal = json!({"spec": {"holderIdentity": "intruder", "acquireTime": now, "renewTime": now,
+        "leaseDurationSeconds": 10}});
+    let stolen_at = Instant::now();
+    leases
+        .patch(LEASE, &PatchParams::default(), &Patch::Merge(&steal))
+        .await
+        .expect("steal the lease");
+    wait_for(
+        "the robbed leader to stop its work",
+        Duration::from_secs(5),
+        || async { (workers.now.load(Ordering::SeqCst) == 0 && !leading(&c)).then_some(()) },
+    )
+    .await;
+    println!(
+        "work stopped {:?} after the lease was taken",
+        stolen_at.elapsed()
+    );
+    // The intruder never renews: once its lease runs out, the candidate takes it back.
+    let back = takes_over("the candidate to win the lease back", &c).await;
+    println!("lease won back after {back:?}");
 
     assert_eq!(
         workers.most.load(Ordering::SeqCst),
