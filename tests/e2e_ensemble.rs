@@ -1,6 +1,7 @@
 //! End-to-end with real ZooKeeper: the real control plane, the process kubelet and the
 //! operator turn the 3-member example into a real ensemble. A real client (kazoo) writes
-//! on one member and reads on another; a killed member restarts; deleting the cluster
+//! on one member and reads on another; faults injected through the kubelet (kill,
+//! freeze, majority loss) become the quorum-health Events and status; deleting the cluster
 //! collects its objects and PVCs follow the retention policy.
 mod support;
 
@@ -78,11 +79,21 @@ fn restarts(pod: &Pod) -> i32 {
         .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
 
-async fn has_event(client: &Client, ns: &str, reason: &str) -> bool {
+/// How many times an Event was recorded (the recorder folds repeats into a series),
+/// optionally only those about one member's pod.
+async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&str>) -> i32 {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    api.list(&ListParams::default())
-        .await
-        .is_ok_and(|l| l.items.iter().any(|e| e.reason.as_deref() == Some(reason)))
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return 0;
+    };
+    list.items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| {
+            pod.is_none_or(|p| e.related.as_ref().and_then(|r| r.name.as_deref()) == Some(p))
+        })
+        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +120,10 @@ async fn example_becomes_a_real_ensemble() {
     .await;
     println!("ensemble Available {:.1?} after start", started.elapsed());
     let status = live.status.as_ref().expect("status");
-    assert!(status.ready_replicas >= 2, "a quorum is ready: {status:?}");
+    assert!(
+        status.leader.is_some(),
+        "Available means a leader: {status:?}"
+    );
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     wait_for("all three members Ready", WAIT, || async {
         let c = zk_api.get("zk").await.ok()?;
@@ -138,28 +152,45 @@ async fn example_becomes_a_real_ensemble() {
         "hello from zk-0"
     );
 
-    // --- fault injection: a killed member goes not-Ready, is restarted and rejoins
+    // --- quorum health in status: leader, quorum, roles
+    let live = wait_for("leader and quorum 3/3 in status", WAIT, || async {
+        let c = zk_api.get("zk").await.ok()?;
+        let s = c.status.clone()?;
+        (s.leader.is_some() && s.quorum.as_deref() == Some("3/3")).then_some(c)
+    })
+    .await;
+    let status = live.status.expect("status");
+    let leader = status.leader.clone().expect("leader");
+    let mut roles: Vec<String> = status
+        .members
+        .iter()
+        .filter_map(|m| m.role.clone())
+        .collect();
+    roles.sort();
+    assert_eq!(roles, ["follower", "follower", "leader"]);
+    let follower = status
+        .members
+        .iter()
+        .find(|m| m.role.as_deref() == Some("follower"))
+        .map(|m| m.name.clone())
+        .expect("a follower");
+
+    // --- fault injection: a killed follower goes not-Ready with a restart; the operator
+    // reports MemberDown, then MemberRecovered once it serves again
     kubelet
-        .kill_container(ns, "zk-1", "zookeeper")
-        .expect("kill zk-1");
-    wait_for("zk-1 not Ready with a restart", WAIT, || async {
-        let pod = pods.get("zk-1").await.ok()?;
+        .kill_container(ns, &follower, "zookeeper")
+        .expect("kill a follower");
+    wait_for("the follower not Ready with a restart", WAIT, || async {
+        let pod = pods.get(&follower).await.ok()?;
         (!zookeeper_operator::status::is_pod_ready(&pod) && restarts(&pod) >= 1).then_some(())
     })
     .await;
-    wait_for(
-        "the operator to report the member (Degraded event)",
-        WAIT,
-        || async {
-            has_event(&client, ns, "MembersNotReady")
-                .await
-                .then_some(())
-        },
-    )
+    wait_for("MemberDown for the follower", WAIT, || async {
+        (event_count(&client, ns, "MemberDown", Some(&follower)).await >= 1).then_some(())
+    })
     .await;
-    wait_for("zk-1 Ready again", WAIT, || async {
-        let pod = pods.get("zk-1").await.ok()?;
-        zookeeper_operator::status::is_pod_ready(&pod).then_some(())
+    wait_for("MemberRecovered for the follower", WAIT, || async {
+        (event_count(&client, ns, "MemberRecovered", Some(&follower)).await >= 1).then_some(())
     })
     .await;
     wait_for("Degraded=False again", WAIT, || async {
@@ -167,14 +198,109 @@ async fn example_becomes_a_real_ensemble() {
         (condition(&c, "Degraded")?.0 == "False").then_some(())
     })
     .await;
-    let zk1 = pod_ips(&pods)
+    let member = pod_ips(&pods)
         .await
         .into_iter()
-        .find(|(n, _)| n == "zk-1")
-        .expect("zk-1 ip")
+        .find(|(n, _)| *n == follower)
+        .expect("ip")
         .1;
     assert_eq!(
-        zk_client(&["read", &format!("{zk1}:2181"), "/e2e/greeting"]),
+        zk_client(&["read", &format!("{member}:2181"), "/e2e/greeting"]),
+        "hello from zk-0",
+        "data survived"
+    );
+
+    // --- the leader killed: a new leader is elected and reported with its epoch
+    kubelet
+        .kill_container(ns, &leader, "zookeeper")
+        .expect("kill the leader");
+    let elected = wait_for("LeaderElected", WAIT, || async {
+        let api: Api<Event> = Api::namespaced(client.clone(), ns);
+        let events = api.list(&ListParams::default()).await.ok()?.items;
+        events
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("LeaderElected"))
+    })
+    .await;
+    assert!(
+        elected.note.as_deref().is_some_and(|n| n.contains("epoch")),
+        "{:?}",
+        elected.note
+    );
+    let new_leader = wait_for("a new leader in status", WAIT, || async {
+        let s = zk_api.get("zk").await.ok()?.status?;
+        s.leader
+            .filter(|l| *l != leader && s.quorum.as_deref() == Some("3/3"))
+    })
+    .await;
+    println!("leader moved from {leader} to {new_leader}");
+
+    // --- a frozen member (SIGSTOP) is noticed by the probe timeout, then recovers
+    let frozen = pod_ips(&pods)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .find(|n| *n != new_leader)
+        .expect("a follower");
+    let downs_before = event_count(&client, ns, "MemberDown", Some(&frozen)).await;
+    kubelet.freeze(ns, &frozen).expect("freeze");
+    let frozen_at = Instant::now();
+    wait_for("MemberDown for the frozen member", WAIT, || async {
+        (event_count(&client, ns, "MemberDown", Some(&frozen)).await > downs_before).then_some(())
+    })
+    .await;
+    println!(
+        "frozen member reported down after {:.1?}",
+        frozen_at.elapsed()
+    );
+    let s = zk_api.get("zk").await.expect("zk").status.expect("status");
+    let m = s.members.iter().find(|m| m.name == frozen).expect("member");
+    assert_eq!(m.serving, Some(false), "{m:?}");
+    assert!(m.last_seen.is_some(), "{m:?}");
+    kubelet.thaw(ns, &frozen).expect("thaw");
+    wait_for("quorum 3/3 after thaw", WAIT, || async {
+        let s = zk_api.get("zk").await.ok()?.status?;
+        (s.quorum.as_deref() == Some("3/3")).then_some(())
+    })
+    .await;
+
+    // --- a majority killed: QuorumLost, then QuorumRestored once the kubelet restarts them
+    let followers: Vec<String> = pod_ips(&pods)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| *n != new_leader)
+        .collect();
+    let lost_before = event_count(&client, ns, "QuorumLost", None).await;
+    let restored_before = event_count(&client, ns, "QuorumRestored", None).await;
+    for f in &followers {
+        kubelet.kill_container(ns, f, "zookeeper").expect("kill");
+    }
+    wait_for("QuorumLost", WAIT, || async {
+        (event_count(&client, ns, "QuorumLost", None).await > lost_before).then_some(())
+    })
+    .await;
+    wait_for("QuorumRestored", WAIT, || async {
+        (event_count(&client, ns, "QuorumRestored", None).await > restored_before).then_some(())
+    })
+    .await;
+    wait_for("Available=True again", WAIT, || async {
+        let c = zk_api.get("zk").await.ok()?;
+        (condition(&c, "Available")?.0 == "True").then_some(())
+    })
+    .await;
+    wait_for("quorum 3/3 after the majority restarted", WAIT, || async {
+        let s = zk_api.get("zk").await.ok()?.status?;
+        (s.quorum.as_deref() == Some("3/3") && pod_ips(&pods).await.len() == 3).then_some(())
+    })
+    .await;
+    let everyone: Vec<String> = pod_ips(&pods)
+        .await
+        .iter()
+        .map(|(_, ip)| format!("{ip}:2181"))
+        .collect();
+    assert_eq!(
+        zk_client(&["read", &everyone.join(","), "/e2e/greeting"]),
         "hello from zk-0",
         "data survived"
     );

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -20,6 +20,7 @@ use super::retention;
 use crate::api::{ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
+use crate::health::{MemberId, Transition};
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -156,12 +157,25 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
 
     let (assessment, transitions) = ctx.quorum.observe(cluster, valid.spec.replicas, &pods);
     for transition in &transitions {
+        let pod = transition_member(transition).map(|id| status::member_name(&valid, id));
         let notice = Notice {
             warning: transition.is_warning(),
             reason: transition.reason().to_string(),
-            message: transition.message(),
+            message: match &pod {
+                Some(pod) => format!("{pod}: {}", transition.message()),
+                None => transition.message(),
+            },
         };
-        publish(ctx, cluster, &notice).await;
+        // The member's pod as the related object: Events about different members stay
+        // apart (the recorder folds repeats of one reason per object pair into a series).
+        let related = pod.map(|name| ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Pod".into()),
+            name: Some(name),
+            namespace: Some(namespace.clone()),
+            ..ObjectReference::default()
+        });
+        publish_related(ctx, cluster, &notice, related).await;
     }
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
@@ -259,7 +273,28 @@ async fn publish_status(
     Ok(())
 }
 
+/// The member a transition is about, if one.
+fn transition_member(transition: &Transition) -> Option<MemberId> {
+    match transition {
+        Transition::MemberDown { member, .. }
+        | Transition::MemberRecovered { member, .. }
+        | Transition::LeaderElected { member, .. }
+        | Transition::FollowerLagging { member, .. }
+        | Transition::Overloaded { member, .. } => Some(*member),
+        _ => None,
+    }
+}
+
 async fn publish(ctx: &Context, cluster: &ZookeeperCluster, notice: &Notice) {
+    publish_related(ctx, cluster, notice, None).await;
+}
+
+async fn publish_related(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    notice: &Notice,
+    secondary: Option<ObjectReference>,
+) {
     let event = Event {
         type_: if notice.warning {
             EventType::Warning
@@ -269,7 +304,7 @@ async fn publish(ctx: &Context, cluster: &ZookeeperCluster, notice: &Notice) {
         reason: notice.reason.clone(),
         note: Some(truncate(&notice.message)),
         action: "Reconcile".to_string(),
-        secondary: None,
+        secondary,
     };
     // An Event that cannot be written is logged, never a reason to fail the reconcile.
     if let Err(error) = ctx.recorder.publish(&event, &cluster.object_ref(&())).await {

@@ -173,15 +173,15 @@ pub fn member_name(cluster: &ValidCluster, id: u64) -> String {
 }
 
 fn quorum_message(q: &EnsembleAssessment, cluster: &ValidCluster) -> String {
-    let leader = q.leader.map_or_else(
-        || "no leader".to_string(),
-        |id| format!("leader {}", member_name(cluster, id)),
-    );
-    let epoch = q.epoch.map(|e| format!(" (epoch {e})")).unwrap_or_default();
-    format!(
-        "{}/{} voters serving, {} needed; {leader}{epoch}",
-        q.serving_voters, q.voters, q.majority
-    )
+    let serving = format!("{}/{} voters serving", q.serving_voters, q.voters);
+    match (q.quorum, q.leader) {
+        (true, Some(id)) => {
+            let epoch = q.epoch.map(|e| format!(" (epoch {e})")).unwrap_or_default();
+            format!("leader {}{epoch}; {serving}", member_name(cluster, id))
+        }
+        (true, None) => format!("serving; {serving}"),
+        (false, _) => format!("no quorum: {serving}, {} needed", q.majority),
+    }
 }
 
 /// `Degraded` from the assessment: the first fault names the reason, all are listed.

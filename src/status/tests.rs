@@ -416,7 +416,9 @@ mod quorum_mode {
         assert_eq!(status.members[1].zxid.as_deref(), Some("0x100000005"));
         let available = find(&status.conditions, AVAILABLE).expect("available");
         assert!(
-            available.message.contains("leader zk-1 (epoch 1)"),
+            available
+                .message
+                .contains("leader zk-1 (epoch 1); 3/3 voters serving"),
             "{}",
             available.message
         );
