@@ -1,15 +1,14 @@
 //! `zookeeper-operator`: run the operator, print its CRD, or probe an ensemble.
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
 use zookeeper_operator::controller::{self, Scope, Settings};
-use zookeeper_operator::observe::WatcherConfig;
-use zookeeper_operator::telemetry::{self, LogFormat, Metrics};
+use zookeeper_operator::leader::{Elector, LeaderState};
+use zookeeper_operator::observe::{WatcherConfig, probe_command};
+use zookeeper_operator::telemetry::{self, LogFormat, Metrics, Readiness};
 
 #[derive(Parser)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -36,6 +35,24 @@ enum Command {
         #[arg(long)]
         without_cel: bool,
     },
+    /// Assess any ensemble from outside Kubernetes. Exit code: 0 healthy, 1 degraded,
+    /// 2 no quorum.
+    Probe {
+        /// Member client addresses, HOST:PORT.
+        #[arg(required = true)]
+        members: Vec<String>,
+        #[arg(long, short, value_enum, default_value = "table")]
+        output: Output,
+        /// Seconds to wait for each member.
+        #[arg(long, default_value = "2")]
+        timeout: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
 }
 
 #[derive(clap::Args, Default)]
@@ -52,6 +69,16 @@ struct RunArgs {
     /// A member silent this long (frozen, partitioned) is reported down, in seconds.
     #[arg(long, env = "MEMBER_PROBE_TIMEOUT", default_value = "2")]
     member_probe_timeout: Option<f64>,
+    /// Lease for leader election between replicas; election is on when the lease and
+    /// its namespace are known (the Helm chart sets both).
+    #[arg(long, env = "LEASE_NAME")]
+    lease_name: Option<String>,
+    /// Namespace of the lease (the operator's own namespace).
+    #[arg(long, env = "POD_NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// This replica's identity in the lease.
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,6 +87,21 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Crd { without_cel }) => {
             print!("{}", zookeeper_operator::api::crd_yaml(without_cel)?);
             Ok(())
+        }
+        Some(Command::Probe {
+            members,
+            output,
+            timeout,
+        }) => {
+            let timeout = Duration::try_from_secs_f64(timeout)
+                .context("--timeout must be a positive number of seconds")?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let code = runtime.block_on(probe_command(
+                &members,
+                matches!(output, Output::Json),
+                timeout,
+            ))?;
+            std::process::exit(code);
         }
         Some(Command::Run(args)) => run(args),
         None => run(cli.run),
@@ -75,12 +117,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("cannot configure a Kubernetes client (in-cluster or KUBECONFIG)")?;
     let metrics = Metrics::default();
-    let ready = Arc::new(AtomicBool::new(false));
+    let readiness = Readiness::default();
     let addr = args
         .metrics_addr
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
-    let server = tokio::spawn(telemetry::serve(addr, metrics.clone(), ready.clone()));
+    let server = tokio::spawn(telemetry::serve(addr, metrics.clone(), readiness.clone()));
     tracing::info!(version = env!("CARGO_PKG_VERSION"), namespace = ?args.namespace, "starting");
+
     let mut members = WatcherConfig::default();
     if let Some(secs) = args.member_probe_timeout {
         members.probe_timeout = Duration::try_from_secs_f64(secs)
@@ -95,12 +138,85 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         members,
     };
+
+    let operate = async {
+        match (args.lease_name, args.lease_namespace) {
+            (Some(lease), Some(namespace)) => {
+                let identity = args.identity.unwrap_or_else(hostname);
+                let elector = Elector::new(client.clone(), &namespace, &lease, identity.clone());
+                spawn_role_tracker(elector.state(), readiness.clone());
+                tracing::info!(%lease, %namespace, %identity, "leader election on");
+                elector
+                    .run(shutdown_signal(), |term| {
+                        let (client, settings, metrics, synced) = (
+                            client.clone(),
+                            settings.clone(),
+                            metrics.clone(),
+                            readiness.synced.clone(),
+                        );
+                        async move {
+                            let result = controller::run(
+                                client,
+                                settings,
+                                metrics.clone(),
+                                synced.clone(),
+                                async move {
+                                    term.cancelled().await;
+                                },
+                            )
+                            .await;
+                            // A follower must not serve the last leader's view of the members.
+                            metrics.clear_ensembles();
+                            synced.store(false, Ordering::SeqCst);
+                            result
+                        }
+                    })
+                    .await
+            }
+            _ => {
+                // A single replica: it always leads.
+                readiness.role_known.store(true, Ordering::SeqCst);
+                readiness.leading.store(true, Ordering::SeqCst);
+                controller::run(
+                    client.clone(),
+                    settings,
+                    metrics.clone(),
+                    readiness.synced.clone(),
+                    shutdown_signal(),
+                )
+                .await
+            }
+        }
+    };
     tokio::select! {
-        result = controller::run(client, settings, metrics, ready, shutdown_signal()) => result?,
+        result = operate => result?,
         result = server => result.context("metrics server task")?.context("metrics server")?,
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keeps `/readyz` in step with the replica's role.
+fn spawn_role_tracker(mut state: tokio::sync::watch::Receiver<LeaderState>, readiness: Readiness) {
+    tokio::spawn(async move {
+        loop {
+            let role = *state.borrow_and_update();
+            readiness
+                .role_known
+                .store(role.knows_role(), Ordering::SeqCst);
+            readiness.leading.store(role.is_leading(), Ordering::SeqCst);
+            tracing::info!(?role, "leader election role");
+            if state.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| format!("zookeeper-operator-{}", std::process::id()))
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C: stop taking new work and let reconciles finish.

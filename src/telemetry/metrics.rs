@@ -167,6 +167,17 @@ impl Metrics {
         }
     }
 
+    /// Forgets every per-cluster and per-member gauge (this replica stopped leading, or
+    /// the clusters are gone): stale values would look like live ones.
+    pub fn clear_ensembles(&self) {
+        self.member_up.clear();
+        self.member_serving.clear();
+        self.member_leader.clear();
+        self.member_zxid_lag.clear();
+        self.quorum_serving_voters.clear();
+        self.quorum_voters.clear();
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();

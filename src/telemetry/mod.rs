@@ -5,4 +5,4 @@ mod server;
 
 pub use logging::{LogFormat, init_logging};
 pub use metrics::Metrics;
-pub use server::serve;
+pub use server::{Readiness, serve};

@@ -10,17 +10,30 @@ use axum::routing::get;
 
 use super::Metrics;
 
+/// What `/readyz` answers from: a replica is ready when it knows its role and, if it
+/// leads, its caches have synced.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    pub role_known: Arc<AtomicBool>,
+    pub leading: Arc<AtomicBool>,
+    /// Set by the controller once its caches are synced.
+    pub synced: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.role_known.load(Ordering::SeqCst)
+            && (!self.leading.load(Ordering::SeqCst) || self.synced.load(Ordering::SeqCst))
+    }
+}
+
 #[derive(Clone)]
 struct Shared {
     metrics: Metrics,
-    ready: Arc<AtomicBool>,
+    ready: Readiness,
 }
 
-pub async fn serve(
-    addr: SocketAddr,
-    metrics: Metrics,
-    ready: Arc<AtomicBool>,
-) -> std::io::Result<()> {
+pub async fn serve(addr: SocketAddr, metrics: Metrics, ready: Readiness) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -32,10 +45,13 @@ pub async fn serve(
 }
 
 async fn readyz(State(shared): State<Shared>) -> (StatusCode, &'static str) {
-    if shared.ready.load(Ordering::SeqCst) {
+    if shared.ready.is_ready() {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "role unknown or caches not synced",
+        )
     }
 }
 
