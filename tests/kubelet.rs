@@ -17,6 +17,14 @@ use tokio::net::TcpStream;
 use zk_testkit::controlplane::ControlPlane;
 use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
 
+/// Test logs: `RUST_LOG=zk_testkit=debug cargo test --test kubelet -- --nocapture`.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 /// Polls `check` every 250 ms until it returns `Some`, or fails after `timeout`.
 async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
 where
@@ -124,6 +132,7 @@ async fn mode(ip: IpAddr) -> Option<String> {
 /// harness cannot run must stay not-Ready and say why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_pod_lifecycle_and_unknown_image() -> Result<()> {
+    init_logs();
     let t0 = Instant::now();
     let cp = ControlPlane::start().await?;
     let client = cp.client();
@@ -434,6 +443,7 @@ async fn leaders(ips: &[IpAddr]) -> (usize, Vec<Option<String>>) {
 /// back; a deleted member is recreated by the StatefulSet with its data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statefulset_forms_a_zookeeper_quorum_and_survives_faults() -> Result<()> {
+    init_logs();
     let t0 = Instant::now();
     let cp = ControlPlane::start().await?;
     let client = cp.client();
@@ -610,6 +620,7 @@ fn container_status(pod: &Pod) -> Option<k8s_openapi::api::core::v1::ContainerSt
 /// configMap volumes, with cheap bash pods on one control plane.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_policies_probes_init_and_volumes() -> Result<()> {
+    init_logs();
     let t0 = Instant::now();
     let cp = ControlPlane::start().await?;
     let client = cp.client();

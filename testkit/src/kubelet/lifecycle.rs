@@ -4,7 +4,7 @@
 use super::context::Shared;
 use super::manager::{Manager, Workers};
 use super::options::KubeletOptions;
-use super::slot::{Slot, sweep};
+use super::slot::{Slot, sweep, sweep_host_objects};
 use super::{dns, forwarder, net, node, process, pvc, shim};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
@@ -152,7 +152,18 @@ impl ProcessKubelet {
                 }
             }
         }
-        sweep(&slot.names);
+        let keep = std::env::var("ZKOP_KEEP").is_ok_and(|v| v == "1");
+        if std::thread::panicking() || keep {
+            // A failing test (or ZKOP_KEEP=1, as for the control plane): keep pod logs and
+            // data for the post-mortem; the next owner of the slot removes them.
+            sweep_host_objects(&slot.names);
+            eprintln!(
+                "zk-testkit: process kubelet files kept in {}",
+                self.shared.root.display()
+            );
+        } else {
+            sweep(&slot.names);
+        }
         net::delete_bridge_sync(&slot.names);
     }
 }

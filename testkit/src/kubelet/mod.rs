@@ -39,6 +39,7 @@ mod quantity;
 mod refs;
 mod registry;
 mod reporter;
+mod sandbox;
 mod scheduling;
 mod shim;
 mod slot;

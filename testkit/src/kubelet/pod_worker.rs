@@ -4,15 +4,12 @@
 
 use super::automount;
 use super::context::Shared;
-use super::dns;
 use super::downward::PodFacts;
 use super::env::pod_hostname;
-use super::hosts::{own_entry, render_hosts};
-use super::net::{self, PodNet};
 use super::pod_ctx::PodCtx;
 use super::pod_state::{CState, ContainerRecord, PodRecord};
-use super::registry::{ContainerCtl, PodEntry};
 use super::reporter::Reporter;
+use super::sandbox::Sandbox;
 use super::state_handle::StateHandle;
 use super::supervisor::{self, Outcome};
 use super::volumes::{VolumeContext, VolumeSet};
@@ -20,8 +17,6 @@ use k8s_openapi::api::core::v1::{Pod, Volume};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Preconditions};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -72,7 +67,11 @@ async fn watch_for_stop(
             stop_tx.send_replace(Some(Duration::ZERO));
             return;
         }
-        if let Some(g) = deletion_grace(&pod_rx.borrow()) {
+        let grace = deletion_grace(&pod_rx.borrow());
+        if let Some(g) = grace
+            && stop_tx.borrow().is_none()
+        {
+            tracing::debug!(grace = ?g, "pod deletion observed");
             stop_tx.send_replace(Some(g));
         }
         tokio::select! {
@@ -128,6 +127,7 @@ async fn run(
     // Deletion (or a terminal phase) reached: wait until the pod is really being deleted.
     let mut stop = stop_rx.clone();
     let _ = stop.wait_for(Option::is_some).await;
+    tracing::debug!(pod = %name, "tearing down the sandbox");
     shared.registry.mark_terminating(&uid);
     sandbox.destroy(&shared).await;
     shared.dns_kick.notify_one();
@@ -146,6 +146,7 @@ async fn run(
         let _ = r.patch(&body).await;
     }
     finish(&api, &name, &uid, gone).await;
+    tracing::debug!(pod = %name, gone, "pod finished");
 }
 
 /// Volumes, init containers, then all containers until they end for good or stop.
@@ -326,106 +327,5 @@ async fn finish(api: &Api<Pod>, name: &str, uid: &str, gone: bool) {
     };
     if let Err(e) = api.delete(name, &dp).await {
         tracing::debug!(pod = %name, error = %e, "final pod delete");
-    }
-}
-
-/// The per-pod host resources.
-struct Sandbox {
-    uid: String,
-    net: PodNet,
-    host_number: u8,
-    pod_dir: PathBuf,
-    log_dir: PathBuf,
-    pvc_root: PathBuf,
-    ctls: BTreeMap<String, ContainerCtl>,
-}
-
-impl Sandbox {
-    async fn create(shared: &Arc<Shared>, pod: &Pod) -> anyhow::Result<Sandbox> {
-        let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let host_number = shared
-            .ipam
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .allocate()
-            .ok_or_else(|| {
-                anyhow::anyhow!("no free pod address in {}.0/24", shared.names.gateway())
-            })?;
-        let ip: Ipv4Addr = shared.names.pod_ip(host_number);
-        let seq = shared.next_seq();
-        let net = match net::create_pod_net(&shared.names, seq, ip).await {
-            Ok(n) => n,
-            Err(e) => {
-                shared
-                    .ipam
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .release(host_number);
-                return Err(e);
-            }
-        };
-        let pod_dir = shared.pods_dir().join(&uid);
-        let log_dir = shared.root.join("logs").join(format!("{ns}_{name}_{uid}"));
-        std::fs::create_dir_all(&pod_dir)?;
-        std::fs::create_dir_all(&log_dir)?;
-        let spec = pod.spec.clone().unwrap_or_default();
-        let ctls: BTreeMap<String, ContainerCtl> = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(spec.containers.iter())
-            .map(|c| (c.name.clone(), ContainerCtl::default()))
-            .collect();
-        let hostname = pod_hostname(pod);
-        let subdomain = spec.subdomain.clone().filter(|s| !s.is_empty());
-        // The hosts file must exist before the first container starts: `ip netns exec`
-        // only bind-mounts files present at exec time. The DNS writer fills in peers.
-        let own = own_entry(IpAddr::V4(ip), &hostname, subdomain.as_deref(), &ns);
-        dns::write_files(&net.netns, &ns, &render_hosts(&own, &[]))?;
-        shared.registry.insert(PodEntry {
-            uid: uid.clone(),
-            namespace: ns,
-            name,
-            hostname,
-            subdomain,
-            net: net.clone(),
-            containers: ctls.clone(),
-            terminating: false,
-        });
-        shared.dns_kick.notify_one();
-        Ok(Sandbox {
-            uid,
-            net,
-            host_number,
-            pod_dir,
-            log_dir,
-            pvc_root: shared.pvc_root(),
-            ctls,
-        })
-    }
-
-    fn facts(&self, shared: &Shared) -> PodFacts {
-        PodFacts {
-            pod_ip: self.net.ip.to_string(),
-            host_ip: shared.names.gateway().to_string(),
-            node_name: shared.node_name.clone(),
-            node_cpu_cores: shared.node_cpu_cores,
-            node_memory_bytes: shared.node_memory_bytes,
-        }
-    }
-
-    /// Kills leftovers, removes netns/veth, frees the IP, drops emptyDirs and the pod dir.
-    /// PVC dirs live elsewhere and survive; logs stay until the kubelet stops.
-    async fn destroy(&self, shared: &Shared) {
-        net::remove_pod_net(&self.net).await;
-        shared
-            .ipam
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .release(self.host_number);
-        shared.registry.remove(&self.uid);
-        let _ = tokio::fs::remove_dir_all(&self.pod_dir).await;
     }
 }

@@ -122,6 +122,12 @@ fn root_record(slot: u8) -> PathBuf {
 /// the namespaces, veths, the bridge, /etc/netns entries and the root dir. Best effort:
 /// each step logs and continues so one stuck object does not keep the others around.
 pub fn sweep(names: &SlotNames) {
+    sweep_host_objects(names);
+    remove_root(names);
+}
+
+/// Everything but the root dir: processes, namespaces, links, /etc/netns entries.
+pub fn sweep_host_objects(names: &SlotNames) {
     if let Ok(list) = run_sync("ip", &["netns", "list"]) {
         for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
             if ns.starts_with(&names.netns_prefix()) {
@@ -146,6 +152,10 @@ pub fn sweep(names: &SlotNames) {
             }
         }
     }
+}
+
+/// The root dir (pods, PVC data, logs) and its record.
+fn remove_root(names: &SlotNames) {
     let record = root_record(names.slot);
     let recorded = std::fs::read_to_string(&record).ok().map(PathBuf::from);
     for dir in recorded.into_iter().chain([names.default_root()]) {

@@ -154,6 +154,9 @@ pub async fn supervise(
             }
         };
         ctl.set(None);
+        tracing::debug!(
+            pod = %pod.name(), container = %c.name, ?status, ran = ?began.elapsed(), "container exited"
+        );
         let (code, sig) = match &status {
             Ok(s) => (exit_code(s), s.signal()),
             Err(_) => (-1, None),
@@ -276,6 +279,7 @@ async fn terminate(
         let argv = exec.command.clone().unwrap_or_default();
         let _ = process::exec_in(init, &argv, env, grace).await;
     }
+    tracing::debug!(container = %c.name, ?init_pid, outer, ?grace, "terminating container");
     if !grace.is_zero() {
         signal(init_pid.unwrap_or(outer) as i32, libc::SIGTERM);
         if let Ok(r) = tokio::time::timeout_at(deadline, child.wait()).await {
