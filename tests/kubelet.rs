@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
+    ServiceAccount,
+};
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -624,7 +627,9 @@ async fn restart_policies_probes_init_and_volumes() -> Result<()> {
     let t0 = Instant::now();
     let cp = ControlPlane::start().await?;
     let client = cp.client();
-    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast()).await?;
+    // Images naming the operator run this binary; /bin/echo shows the argv it gets.
+    let opts = KubeletOptions::fast().with_operator_binary("/bin/echo");
+    let kubelet = ProcessKubelet::start(&cp, opts).await?;
     create_namespace(&client, "policies").await?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "policies");
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "policies");
@@ -781,6 +786,82 @@ async fn restart_policies_probes_init_and_volumes() -> Result<()> {
                 .await?;
             Ok((out.trim() == "two").then_some(()))
         },
+    )
+    .await?;
+
+    // The operator image maps to the configured binary, command[0] replaced.
+    let op: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "op" },
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "operator", "image": "localhost:5000/zookeeper-operator:dev",
+                "command": ["/zookeeper-operator", "operator-says"], "args": ["hi"],
+            }],
+        },
+    }))?;
+    pods.create(&PostParams::default(), &op).await?;
+    eventually("op Succeeded", Duration::from_secs(60), || async {
+        Ok((phase(&pods.get("op").await?) == Some("Succeeded")).then_some(()))
+    })
+    .await?;
+    assert_eq!(
+        kubelet.logs("policies", "op", "operator")?.trim(),
+        "operator-says hi"
+    );
+
+    // A PVC gets a volume, its data outlives the pod, and it goes away with the claim.
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "policies");
+    let claim: PersistentVolumeClaim = serde_json::from_value(json!({
+        "metadata": { "name": "scratch" },
+        "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "1Gi" } } },
+    }))?;
+    pvcs.create(&PostParams::default(), &claim).await?;
+    let run_once = |name: &str, script: &str| -> Result<Pod> {
+        Ok(serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": {
+                "restartPolicy": "Never",
+                "volumes": [{ "name": "data", "persistentVolumeClaim": { "claimName": "scratch" } }],
+                "containers": [{
+                    "name": "main", "image": "zookeeper", "command": ["bash", "-c", script],
+                    "volumeMounts": [{ "name": "data", "mountPath": "/data" }],
+                }],
+            },
+        }))?)
+    };
+    for (name, script) in [
+        ("writer", "echo kept > /data/file"),
+        ("reader", "cat /data/file"),
+    ] {
+        pods.create(&PostParams::default(), &run_once(name, script)?)
+            .await?;
+        eventually(
+            &format!("{name} Succeeded"),
+            Duration::from_secs(60),
+            || async { Ok((phase(&pods.get(name).await?) == Some("Succeeded")).then_some(())) },
+        )
+        .await?;
+        pods.delete(name, &DeleteParams::default()).await?;
+        eventually(
+            &format!("{name} deleted"),
+            Duration::from_secs(30),
+            || async { Ok(pods.get_opt(name).await?.is_none().then_some(())) },
+        )
+        .await?;
+    }
+    assert_eq!(kubelet.logs("policies", "reader", "main")?.trim(), "kept");
+    let bound = pvcs.get("scratch").await?;
+    let pv_name = bound
+        .spec
+        .and_then(|s| s.volume_name)
+        .context("a bound PVC names its PV")?;
+    pvcs.delete("scratch", &DeleteParams::default()).await?;
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    eventually(
+        "the PV removed with its claim",
+        Duration::from_secs(60),
+        || async { Ok(pvs.get_opt(&pv_name).await?.is_none().then_some(())) },
     )
     .await?;
 
