@@ -37,9 +37,11 @@ async fn resource_versions(client: &Client, ns: &str) -> BTreeMap<String, String
     let svcs: Api<Service> = Api::namespaced(client.clone(), ns);
     let lp = ListParams::default().labels("app.kubernetes.io/managed-by=zookeeper-operator");
     for o in sts.list(&lp).await.expect("list sts").items {
+        // Generation, not resourceVersion: the StatefulSet controller's status updates
+        // bump the latter; only spec writes (ours) bump the former.
         out.insert(
             format!("sts/{}", o.name_any()),
-            o.resource_version().unwrap_or_default(),
+            format!("g{}", o.metadata.generation.unwrap_or_default()),
         );
     }
     for o in cms.list(&lp).await.expect("list cm").items {
@@ -176,7 +178,14 @@ async fn cluster_objects_on_a_real_control_plane() {
     )
     .await;
 
-    // --- steady state: reconciles make no writes
+    // --- steady state: reconciles make no writes (once the StatefulSet controller has
+    // reported its pods, the last thing that legitimately changes the status)
+    wait_for("status.replicas == 3", WAIT, || async {
+        let c = zk_api.get("zk").await.ok()?;
+        (c.status?.replicas == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let before = resource_versions(&client, ns).await;
     let patches = operator.metrics.status_patches.get();
     for round in 0..3 {

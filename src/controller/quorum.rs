@@ -61,6 +61,11 @@ impl QuorumWatchers {
         let Ok(mut clusters) = self.clusters.lock() else {
             return (None, Vec::new());
         };
+        // Nothing to talk to yet (pods without IPs): an assessment of no members would
+        // only say "no quorum" about an ensemble that has not started.
+        if members.is_empty() && !clusters.contains_key(&key) {
+            return (None, Vec::new());
+        }
         let watched = clusters.entry(key.clone()).or_insert_with(|| {
             let watcher = EnsembleWatcher::spawn(members.clone(), self.config.clone());
             spawn_trigger(&watcher, key.clone(), self.trigger.clone());
