@@ -125,8 +125,11 @@ impl ProcessKubelet {
             let mut w = self.workers.lock().unwrap_or_else(|p| p.into_inner());
             w.drain().map(|(_, h)| h).collect()
         };
-        for h in handles {
+        // Everyone stops at once (grace 0: SIGKILL), then we wait for all of them.
+        for h in &handles {
             h.gone_tx.send_replace(true);
+        }
+        for h in handles {
             let _ = tokio::time::timeout(Duration::from_secs(10), h.join).await;
         }
         node::deregister(&self.shared).await;
@@ -141,6 +144,14 @@ impl ProcessKubelet {
         };
         for t in &self.tasks {
             t.abort();
+        }
+        // Workers must not outlive us: a supervisor seeing its container die would restart it.
+        let workers: Vec<_> = {
+            let mut w = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+            w.drain().map(|(_, h)| h).collect()
+        };
+        for h in workers {
+            h.join.abort();
         }
         for entry in self.shared.registry.all() {
             for ctl in entry.containers.values() {

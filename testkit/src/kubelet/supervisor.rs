@@ -121,7 +121,7 @@ pub async fn supervise(
             r.started = false;
         });
         let (kill_tx, mut kill_rx) = mpsc::channel(1);
-        let probes = tokio::spawn(probe_runner::run(
+        let probes = AbortOnDrop(tokio::spawn(probe_runner::run(
             ProbeTarget {
                 container: c.clone(),
                 ctl: ctl.clone(),
@@ -130,14 +130,14 @@ pub async fn supervise(
                 kill: kill_tx,
             },
             began,
-        ));
+        )));
         let mut child = started.child;
         let wake = tokio::select! {
             r = child.wait() => Wake::Exited(r),
             g = pod.stopped() => Wake::Stop(g),
             Some(why) = kill_rx.recv() => Wake::Kill(why),
         };
-        probes.abort();
+        drop(probes);
         let grace = termination_grace(&pod);
         let (status, stopping) = match wake {
             Wake::Exited(r) => (r, false),
@@ -191,6 +191,16 @@ pub async fn supervise(
                 return Outcome::Stopped;
             }
         }
+    }
+}
+
+/// Aborts the probe task when the run ends, also when this supervisor itself is aborted
+/// (pod worker dropped): probes must never outlive their container run.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
