@@ -175,6 +175,22 @@ async fn example_becomes_a_real_ensemble() {
         .map(|m| m.name.clone())
         .expect("a follower");
 
+    // --- steady state under client traffic: the operator writes nothing (zxids move,
+    // health does not); let in-flight readiness updates settle first
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let settled = zk_api.get("zk").await.expect("zk").resource_version();
+    let patches = operator.metrics.status_patches.get();
+    for i in 0..5 {
+        zk_client(&["write", &first, "/e2e/traffic", &format!("{i}")]);
+    }
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(
+        zk_api.get("zk").await.expect("zk").resource_version(),
+        settled,
+        "status rewritten in steady state"
+    );
+    assert_eq!(operator.metrics.status_patches.get(), patches);
+
     // --- fault injection: a killed follower goes not-Ready with a restart; the operator
     // reports MemberDown, then MemberRecovered once it serves again
     kubelet
