@@ -40,10 +40,17 @@ impl AppliedCache {
         }
     }
 
-    /// Forgets a cluster's objects (it was deleted).
-    pub fn forget_namespace_prefix(&self, prefix: &str) {
+    /// Forgets the objects of clusters for which `keep(namespace, cluster)` is false
+    /// (deleted clusters), so the cache does not grow with every cluster ever seen.
+    pub fn retain_clusters(&self, keep: impl Fn(&str, &str) -> bool) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|k, _| !k.starts_with(prefix));
+            entries.retain(|key, _| {
+                let mut parts = key.splitn(3, '/');
+                match (parts.next(), parts.next()) {
+                    (Some(ns), Some(cluster)) => keep(ns, cluster),
+                    _ => false,
+                }
+            });
         }
     }
 }
@@ -93,7 +100,10 @@ where
     for object in desired {
         let name = object.name_any();
         let what = format!("{kind} {name}");
-        let key = format!("{}/{kind}/{name}", object.namespace().unwrap_or_default());
+        let key = format!(
+            "{}/{cluster}/{kind}/{name}",
+            object.namespace().unwrap_or_default()
+        );
         let desired_hash = hash(&object, &what)?;
         if let Some(current) = existing.iter().find(|e| e.name_any() == name)
             && cache.is_current(&key, &desired_hash, &live_marker(current))
@@ -140,4 +150,43 @@ where
         }
     }
     Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppliedCache;
+
+    #[test]
+    fn cache_is_current_only_for_the_same_desired_state_and_live_version() {
+        let cache = AppliedCache::default();
+        cache.record(
+            "ns/zk/ConfigMap/zk-config".into(),
+            "h1".into(),
+            "rv7".into(),
+        );
+        assert!(cache.is_current("ns/zk/ConfigMap/zk-config", "h1", "rv7"));
+        assert!(
+            !cache.is_current("ns/zk/ConfigMap/zk-config", "h2", "rv7"),
+            "desired changed"
+        );
+        assert!(
+            !cache.is_current("ns/zk/ConfigMap/zk-config", "h1", "rv8"),
+            "someone edited it"
+        );
+        assert!(!cache.is_current("ns/other/ConfigMap/other-config", "h1", "rv7"));
+    }
+
+    #[test]
+    fn deleted_clusters_are_forgotten() {
+        let cache = AppliedCache::default();
+        cache.record("ns/zk/ConfigMap/zk-config".into(), "h".into(), "m".into());
+        cache.record(
+            "ns/gone/ConfigMap/gone-config".into(),
+            "h".into(),
+            "m".into(),
+        );
+        cache.retain_clusters(|ns, cluster| ns == "ns" && cluster == "zk");
+        assert!(cache.is_current("ns/zk/ConfigMap/zk-config", "h", "m"));
+        assert!(!cache.is_current("ns/gone/ConfigMap/gone-config", "h", "m"));
+    }
 }

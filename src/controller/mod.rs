@@ -67,13 +67,16 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
     ServerCapabilities { policy_v1 }
 }
 
-/// Stops the quorum watchers of clusters that no longer exist.
+/// Forgets clusters that no longer exist: their quorum watchers and applied-object cache.
 fn spawn_janitor(store: kube::runtime::reflector::Store<ZookeeperCluster>, ctx: Arc<Context>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
             every.tick().await;
             ctx.quorum.retain(|key| store.get(key).is_some()).await;
+            ctx.applied.retain_clusters(|namespace, name| {
+                store.get(&ObjectRef::new(name).within(namespace)).is_some()
+            });
         }
     });
 }
