@@ -2,6 +2,7 @@
 mod apply;
 mod context;
 mod error;
+mod events;
 mod quorum;
 mod reconcile;
 mod retention;

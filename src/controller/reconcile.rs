@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -16,11 +16,11 @@ use serde_json::json;
 use super::apply::sync_kind;
 use super::context::Context;
 use super::error::{Error, Result};
+use super::events;
 use super::retention;
 use crate::api::{ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
-use crate::health::{MemberId, Transition};
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -50,7 +50,7 @@ pub fn error_policy(cluster: Arc<ZookeeperCluster>, error: &Error, ctx: Arc<Cont
     let event = Event {
         type_: EventType::Warning,
         reason: error.reason().to_string(),
-        note: Some(truncate(&error.to_string())),
+        note: Some(events::truncate(&error.to_string())),
         action: "Reconcile".to_string(),
         secondary: None,
     };
@@ -112,7 +112,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
 
     if cluster.status.as_ref().and_then(|s| s.observed_generation) != valid.generation {
         for warning in &valid.warnings {
-            publish(
+            events::publish(
                 ctx,
                 cluster,
                 &Notice {
@@ -128,7 +128,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     let desired = desired_objects(&valid, ctx.server);
     if desired.pdb.is_none() && ctx.first_pdb_warning(&valid.uid) {
         let message = "this Kubernetes server has no policy/v1 API (older than 1.21): no PodDisruptionBudget is created";
-        publish(
+        events::publish(
             ctx,
             cluster,
             &Notice {
@@ -156,27 +156,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     }
 
     let (assessment, transitions) = ctx.quorum.observe(cluster, valid.spec.replicas, &pods);
-    for transition in &transitions {
-        let pod = transition_member(transition).map(|id| status::member_name(&valid, id));
-        let notice = Notice {
-            warning: transition.is_warning(),
-            reason: transition.reason().to_string(),
-            message: match &pod {
-                Some(pod) => format!("{pod}: {}", transition.message()),
-                None => transition.message(),
-            },
-        };
-        // The member's pod as the related object: Events about different members stay
-        // apart (the recorder folds repeats of one reason per object pair into a series).
-        let related = pod.map(|name| ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some(name),
-            namespace: Some(namespace.clone()),
-            ..ObjectReference::default()
-        });
-        publish_related(ctx, cluster, &notice, related).await;
-    }
+    events::tell_transitions(ctx, cluster, &valid, &transitions).await;
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
@@ -249,7 +229,7 @@ async fn publish_status(
         return Ok(());
     }
     for notice in notices(previous, &next) {
-        publish(ctx, cluster, &notice).await;
+        events::publish(ctx, cluster, &notice).await;
     }
     let api: Api<ZookeeperCluster> = Api::namespaced(
         ctx.client.clone(),
@@ -271,57 +251,6 @@ async fn publish_status(
     .map_err(Error::Status)?;
     ctx.metrics.status_patches.inc();
     Ok(())
-}
-
-/// The member a transition is about, if one.
-fn transition_member(transition: &Transition) -> Option<MemberId> {
-    match transition {
-        Transition::MemberDown { member, .. }
-        | Transition::MemberRecovered { member, .. }
-        | Transition::LeaderElected { member, .. }
-        | Transition::FollowerLagging { member, .. }
-        | Transition::Overloaded { member, .. } => Some(*member),
-        _ => None,
-    }
-}
-
-async fn publish(ctx: &Context, cluster: &ZookeeperCluster, notice: &Notice) {
-    publish_related(ctx, cluster, notice, None).await;
-}
-
-async fn publish_related(
-    ctx: &Context,
-    cluster: &ZookeeperCluster,
-    notice: &Notice,
-    secondary: Option<ObjectReference>,
-) {
-    let event = Event {
-        type_: if notice.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: notice.reason.clone(),
-        note: Some(truncate(&notice.message)),
-        action: "Reconcile".to_string(),
-        secondary,
-    };
-    // An Event that cannot be written is logged, never a reason to fail the reconcile.
-    if let Err(error) = ctx.recorder.publish(&event, &cluster.object_ref(&())).await {
-        tracing::warn!(%error, reason = %notice.reason, "cannot publish an event");
-    }
-}
-
-/// Event notes are limited to 1 kB.
-fn truncate(text: &str) -> String {
-    if text.len() <= 1000 {
-        return text.to_string();
-    }
-    let mut end = 1000;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }
 
 fn now() -> String {
