@@ -9,6 +9,7 @@ pub mod controller;
 pub mod health;
 pub mod leader;
 pub mod observe;
+pub mod recovery;
 pub mod status;
 pub mod telemetry;
 pub mod validate;

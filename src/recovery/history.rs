@@ -1,0 +1,148 @@
+//! What recovery remembers between reconciles and across operator restarts.
+//!
+//! Small and serializable so the controller can persist it (in the cluster's status or
+//! an annotation). Timestamps are whole seconds since the Unix epoch: compact, exact
+//! under a round trip, and no clock is read here.
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::policy::RecoveryPolicy;
+use super::view::members_of;
+use crate::health::{EnsembleAssessment, MemberId, PodView};
+
+/// Recovery state of one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryHistory {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<MemberId, MemberHistory>,
+    /// Since when the ensemble has had no leader (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaderless_since: Option<u64>,
+}
+
+/// Recovery state of one member.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberHistory {
+    /// Restarts within the policy window, oldest first (unix seconds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarts: Vec<u64>,
+    /// The last restart, kept after it leaves the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restart: Option<u64>,
+    /// The pod deleted by the last restart (its uid), so a controller that restarts
+    /// between persisting the decision and deleting the pod can tell whether the delete
+    /// still has to be issued: see [`RecoveryHistory::restart_unconfirmed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<String>,
+    /// The member was seen gone (pod missing, container not running or unreachable)
+    /// since the last restart: the old process stopped, so "serving" now means the new
+    /// one serves, not the one being deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone_since_restart: bool,
+    /// First seen unhealthy (not serving, not Ready or container not running); cleared
+    /// once healthy again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<u64>,
+}
+
+impl MemberHistory {
+    fn is_empty(&self) -> bool {
+        self.restarts.is_empty() && self.last_restart.is_none() && self.failing_since.is_none()
+    }
+
+    /// Restarts within the window ending at `now`.
+    pub fn recent_restarts(&self, window: Duration, now: SystemTime) -> usize {
+        let from = unix(now).saturating_sub(window.as_secs());
+        self.restarts.iter().filter(|&&t| t > from).count()
+    }
+}
+
+impl RecoveryHistory {
+    pub fn member(&self, id: MemberId) -> Option<&MemberHistory> {
+        self.members.get(&id)
+    }
+
+    /// True while the last recorded restart of `member` targeted the pod incarnation
+    /// (uid) the controller sees now: the delete may not have been issued. Deleting with
+    /// a uid precondition is then safe to repeat, it cannot delete the replacement pod.
+    pub fn restart_unconfirmed(&self, member: MemberId, incarnation: &str) -> bool {
+        self.member(member)
+            .and_then(|m| m.incarnation.as_deref())
+            .is_some_and(|i| i == incarnation)
+    }
+}
+
+/// Updates the "since" timestamps from the latest assessment and pods. Idempotent while
+/// nothing changes, so the persisted history is only written on transitions.
+pub fn observe(
+    history: &RecoveryHistory,
+    assessment: &EnsembleAssessment,
+    pods: &BTreeMap<MemberId, PodView>,
+    now: SystemTime,
+) -> RecoveryHistory {
+    let now_s = unix(now);
+    let mut next = history.clone();
+    for view in members_of(assessment, pods) {
+        let entry = next.members.entry(view.id).or_default();
+        if view.gone() && entry.last_restart.is_some() {
+            entry.gone_since_restart = true;
+        }
+        if view.healthy() {
+            entry.failing_since = None;
+        } else if entry.failing_since.is_none() {
+            entry.failing_since = Some(now_s);
+        }
+    }
+    // Entries with nothing to remember are dropped to keep the persisted state small.
+    // Members gone from both the assessment and the pods (scaled down) keep only their
+    // restarts: the cap must hold even if a pod briefly vanishes.
+    next.members.retain(|id, m| {
+        if assessment.member(*id).is_none() && !pods.contains_key(id) {
+            m.failing_since = None;
+        }
+        !m.is_empty()
+    });
+    let leaderless = assessment.leader.is_none() && !assessment.quorum;
+    next.leaderless_since = match (leaderless, history.leaderless_since) {
+        (false, _) => None,
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(now_s),
+    };
+    next
+}
+
+/// Records a restart the controller is about to perform (persist, then delete the pod).
+/// `incarnation` is the uid of the pod being deleted. Drops restarts outside the window.
+pub fn record_restart(
+    policy: &RecoveryPolicy,
+    history: &RecoveryHistory,
+    member: MemberId,
+    incarnation: Option<String>,
+    now: SystemTime,
+) -> RecoveryHistory {
+    let now_s = unix(now);
+    let from = now_s.saturating_sub(policy.window.as_secs());
+    let mut next = history.clone();
+    let entry = next.members.entry(member).or_default();
+    entry.restarts.retain(|&t| t > from);
+    entry.restarts.push(now_s);
+    entry.last_restart = Some(now_s);
+    entry.incarnation = incarnation;
+    entry.gone_since_restart = false;
+    next
+}
+
+/// Whole seconds since the Unix epoch; 0 before it.
+pub fn unix(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The inverse of [`unix`].
+pub fn at(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}

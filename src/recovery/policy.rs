@@ -1,0 +1,76 @@
+//! The knobs of automatic recovery, with defaults chosen for ZooKeeper's own timings.
+use std::time::Duration;
+
+/// How eagerly failed members are restarted. Pure data; the controller builds it from
+/// `spec.recovery` and the pause annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryPolicy {
+    /// `spec.recovery.enabled`. When false the policy only reports. Default true.
+    pub enabled: bool,
+    /// The pause annotation is set: only report, keep the history. Default false.
+    pub paused: bool,
+    /// A member whose pod runs but which does not serve for this long has failed.
+    /// Default 60 s: a follower rejoining a busy leader can take tens of seconds to sync.
+    pub not_serving_after: Duration,
+    /// A member whose pod is not Ready for this long has failed (and a Pending pod is
+    /// reported). Default 120 s, longer than a cold start with a large snapshot.
+    pub not_ready_after: Duration,
+    /// Every member runs but no leader emerged for this long: restart members, most
+    /// recent data last. Default 120 s; an election normally takes well under 10 s.
+    pub leaderless_after: Duration,
+    /// After a restart, wait this long for the member to come back before anything else
+    /// is restarted. Default 120 s.
+    pub restart_timeout: Duration,
+    /// First backoff between two restarts of the same member. Default 30 s.
+    pub backoff_initial: Duration,
+    /// Backoff doubles up to this. Default 10 min.
+    pub backoff_max: Duration,
+    /// At most this many restarts of one member within [`Self::window`]. Default 3.
+    pub max_restarts: usize,
+    /// Default 30 min.
+    pub window: Duration,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            paused: false,
+            not_serving_after: Duration::from_secs(60),
+            not_ready_after: Duration::from_secs(120),
+            leaderless_after: Duration::from_secs(120),
+            restart_timeout: Duration::from_secs(120),
+            backoff_initial: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(600),
+            max_restarts: 3,
+            window: Duration::from_secs(1800),
+        }
+    }
+}
+
+impl RecoveryPolicy {
+    /// The wait before the next restart of a member restarted `recent` times within the
+    /// window: none before the first, then initial, 2x, 4x... capped at `backoff_max`.
+    pub fn backoff(&self, recent: usize) -> Duration {
+        if recent == 0 {
+            return Duration::ZERO;
+        }
+        let doublings = u32::try_from(recent - 1).unwrap_or(u32::MAX).min(31);
+        self.backoff_initial
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RecoveryPolicy::default();
+        let secs: Vec<u64> = (0..8).map(|n| p.backoff(n).as_secs()).collect();
+        assert_eq!(secs, [0, 30, 60, 120, 240, 480, 600, 600]);
+        assert_eq!(p.backoff(usize::MAX), p.backoff_max);
+    }
+}
