@@ -157,8 +157,8 @@ fn in_flight(
         })
 }
 
-/// A restart has landed once the old process was seen gone and the member serves again;
-/// without quorum nobody can serve, so answering (not `Down`) is enough.
+/// A restart has landed once the old process was seen gone and the new one runs and
+/// serves; without quorum nobody can serve, so answering (not `Down`) is enough.
 fn landed(
     assessment: &EnsembleAssessment,
     members: &[MemberView<'_>],
@@ -168,7 +168,9 @@ fn landed(
     let Some(view) = members.iter().find(|v| v.id == id) else {
         return false;
     };
-    history.gone_since_restart && (view.serving || (!assessment.quorum && view.role != Role::Down))
+    history.gone_since_restart
+        && view.container_running()
+        && (view.serving || (!assessment.quorum && view.role != Role::Down))
 }
 
 /// How long the ensemble has been without a leader while every member's pod runs, if

@@ -133,6 +133,9 @@ pub fn record_restart(
     entry.last_restart = Some(now_s);
     entry.incarnation = incarnation;
     entry.gone_since_restart = false;
+    // Thresholds count again from the restart: a new pod gets the full time to become
+    // Ready and serve before it can be judged failed again.
+    entry.failing_since = None;
     next
 }
 

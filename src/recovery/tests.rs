@@ -648,3 +648,21 @@ fn observe_is_idempotent_and_keeps_the_first_failure_time() {
     let h3 = observe(&h2, &ok, &pods_for(&ok), now(40));
     assert_eq!(h3, RecoveryHistory::default());
 }
+
+#[test]
+fn a_restarted_member_gets_the_full_thresholds_again() {
+    // Restarted because it was not Ready; the new pod serves but is not Ready yet.
+    let a = healthy(5);
+    let mut pods = pods_for(&a);
+    pods.insert(4, running(4, false));
+    let (h, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 120);
+    assert_eq!(d.restart(), Some(4));
+    let h = record_restart(&p(), &h, 4, None, now(120));
+    let mut gone = pods.clone();
+    gone.remove(&4);
+    let h = observe(&h, &a, &gone, now(125));
+    let h = observe(&h, &a, &pods, now(130));
+    // Backoff (30 s) is over and the restart landed, but it is not Ready for long yet.
+    assert_eq!(decide(&p(), &h, &a, &pods, now(200)), Decision::None);
+    assert_eq!(decide(&p(), &h, &a, &pods, now(250)).restart(), Some(4));
+}
