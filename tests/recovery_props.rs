@@ -8,8 +8,8 @@ use zookeeper_operator::health::{
     ContainerState, EnsembleAssessment, MemberAssessment, MemberId, PodView, Role,
 };
 use zookeeper_operator::recovery::{
-    Decision, MemberHistory, RecoveryHistory, RecoveryPolicy, at, decide, observe, record_restart,
-    unix,
+    Decision, MemberHistory, RecoveryHistory, RecoveryPolicy, at, decide, exhausted, observe,
+    record_restart, unix,
 };
 
 const NOW: u64 = 2_000_000;
@@ -362,6 +362,9 @@ proptest! {
             prop_assert_eq!(&d, &decide(&policy, &h, &a, &pods, now), "deterministic");
             if let Err(why) = check(&policy, &h, &a, &pods, now, &d) {
                 prop_assert!(false, "{}: {:?}\n{:#?}", why, d, a);
+            }
+            if let Decision::Exhausted { member, .. } = d {
+                prop_assert!(exhausted(&policy, &h, &a, &pods, now).contains(&member));
             }
         }
     }

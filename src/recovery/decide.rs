@@ -276,3 +276,28 @@ fn human(d: Duration) -> String {
         format!("{s}s")
     }
 }
+
+/// Failed members that used up their restarts in the window, whatever the decision of
+/// this pass: the controller keeps `Degraded`/`RecoveryExhausted` from this list, so the
+/// condition does not flap while another member is being restarted.
+pub fn exhausted(
+    policy: &RecoveryPolicy,
+    history: &RecoveryHistory,
+    assessment: &EnsembleAssessment,
+    pods: &BTreeMap<MemberId, PodView>,
+    now: SystemTime,
+) -> Vec<MemberId> {
+    let leaderless = assessment.leader.is_none() && !assessment.quorum;
+    members_of(assessment, pods)
+        .iter()
+        .filter(|v| {
+            let h = history.member(v.id);
+            h.is_some_and(|h| h.recent_restarts(policy.window, now) >= policy.max_restarts)
+                && matches!(
+                    verdict(policy, v, h, leaderless, now),
+                    Verdict::Failed(_) | Verdict::Unwell
+                )
+        })
+        .map(|v| v.id)
+        .collect()
+}

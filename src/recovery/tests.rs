@@ -666,3 +666,35 @@ fn a_restarted_member_gets_the_full_thresholds_again() {
     assert_eq!(decide(&p(), &h, &a, &pods, now(200)), Decision::None);
     assert_eq!(decide(&p(), &h, &a, &pods, now(250)).restart(), Some(4));
 }
+
+#[test]
+fn exhausted_members_are_listed_while_another_is_restarted() {
+    let a = ensemble(
+        vec![
+            member(1, Role::Leader, Some(5)),
+            member(2, Role::Follower, Some(5)),
+            member(3, Role::Follower, Some(5)),
+            member(4, Role::Down, None),
+            member(5, Role::Down, None),
+        ],
+        vec![],
+    );
+    let mut pods = pods_for(&a);
+    pods.insert(4, waiting(4, "CrashLoopBackOff"));
+    pods.insert(5, waiting(5, "CrashLoopBackOff"));
+    let mut h = RecoveryHistory::default();
+    for t in [0, 200, 400] {
+        h = record_restart(&p(), &h, 4, None, now(t));
+    }
+    let h = observe(&h, &a, &pods, now(600));
+    let d = decide(&p(), &h, &a, &pods, now(600));
+    assert_eq!(
+        d.restart(),
+        Some(5),
+        "member 4 is exhausted, member 5 is not"
+    );
+    assert_eq!(exhausted(&p(), &h, &a, &pods, now(600)), vec![4]);
+    // Healthy again: no longer exhausted, even with restarts in the window.
+    let ok = healthy(5);
+    assert!(exhausted(&p(), &h, &ok, &pods_for(&ok), now(600)).is_empty());
+}
