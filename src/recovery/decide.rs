@@ -102,12 +102,13 @@ fn decide_enabled(
                 member: view.id,
                 until,
                 cause: WaitCause::Backoff,
+                // Stable across passes (no countdown), so repeated Events aggregate.
                 reason: format!(
-                    "{} failed ({}) but was restarted recently; next restart not before \
-                     {}s from now",
+                    "{} failed ({}); backing off {} after {recent} restart(s) within {}",
                     view.name,
                     reason.as_str(),
-                    until.duration_since(now).unwrap_or_default().as_secs()
+                    human(policy.backoff(recent)),
+                    human(policy.window)
                 ),
             });
             continue;
