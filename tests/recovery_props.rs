@@ -8,8 +8,8 @@ use zookeeper_operator::health::{
     ContainerState, EnsembleAssessment, MemberAssessment, MemberId, PodView, Role,
 };
 use zookeeper_operator::recovery::{
-    Decision, MemberHistory, RecoveryHistory, RecoveryPolicy, at, decide, exhausted, observe,
-    record_restart, unix,
+    Decision, MemberHistory, RecoveryHistory, RecoveryPolicy, RestartReason, at, decide,
+    decide_reset, exhausted, observe, record_restart, unix,
 };
 
 const NOW: u64 = 2_000_000;
@@ -66,6 +66,23 @@ fn pod(id: MemberId, kind: PodKind) -> Option<PodView> {
         container,
         restart_count: 0,
     })
+}
+
+/// Which of the generated states a pod view is in (the inverse of [`pod`]).
+trait Kind {
+    fn kind(&self) -> PodKind;
+}
+
+impl Kind for PodView {
+    fn kind(&self) -> PodKind {
+        let same = |p: PodView| {
+            (&p.phase, p.ready, &p.container) == (&self.phase, self.ready, &self.container)
+        };
+        POD_KINDS
+            .into_iter()
+            .find(|k| pod(1, *k).is_some_and(same))
+            .unwrap_or(PodKind::Missing)
+    }
 }
 
 fn waiting(reason: &str) -> ContainerState {
@@ -366,6 +383,38 @@ proptest! {
             if let Decision::Exhausted { member, .. } = d {
                 prop_assert!(exhausted(&policy, &h, &a, &pods, now).contains(&member));
             }
+        }
+    }
+
+    /// A data reset happens only on request, for a crash-looping member, while the
+    /// others hold a quorum, and within the same cap, backoff and in-flight hold.
+    #[test]
+    fn data_resets_only_with_a_healthy_quorum(
+        (policy, specs, history) in case(),
+        corrupt in proptest::collection::btree_set(1u64..=7, 1..4),
+    ) {
+        let policy = RecoveryPolicy { reset_corrupt_data: true, ..policy };
+        let (a, pods) = ensemble(&specs);
+        let now = at(NOW);
+        let h = observe(&history, &a, &pods, now);
+        if let Some(Decision::ResetData { member, pod, .. }) =
+            decide_reset(&policy, &h, &a, &pods, &corrupt, now)
+        {
+            prop_assert!(policy.enabled && !policy.paused);
+            prop_assert!(corrupt.contains(&member));
+            prop_assert!(a.quorum && a.serving_voters >= a.majority);
+            prop_assert!(a.member(member).is_none_or(|m| !m.serving));
+            let p = &pods[&member];
+            prop_assert_eq!(&p.name, &pod);
+            prop_assert!(matches!(p.kind(), PodKind::CrashLoop | PodKind::Terminated));
+            // The same cap, backoff and in-flight rules as a restart.
+            let as_restart = Decision::Restart {
+                member,
+                pod,
+                reason: RestartReason::CrashLoop,
+                explanation: String::new(),
+            };
+            check(&policy, &h, &a, &pods, now, &as_restart).map_err(TestCaseError::fail)?;
         }
     }
 

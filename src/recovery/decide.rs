@@ -130,7 +130,7 @@ fn decide_enabled(
 
 /// A restart younger than the timeout whose member has not come back holds every other
 /// restart: two members down at once is how a degraded ensemble becomes a dead one.
-fn in_flight(
+pub(super) fn in_flight(
     policy: &RecoveryPolicy,
     history: &RecoveryHistory,
     assessment: &EnsembleAssessment,
@@ -244,9 +244,10 @@ fn explain(
 }
 
 /// Disabled or paused: the same decision, reported instead of acted on.
-fn only_report(policy: &RecoveryPolicy, decision: Decision) -> Decision {
+pub(super) fn only_report(policy: &RecoveryPolicy, decision: Decision) -> Decision {
     let member = match &decision {
         Decision::Restart { member, .. }
+        | Decision::ResetData { member, .. }
         | Decision::Wait { member, .. }
         | Decision::Exhausted { member, .. }
         | Decision::Blocked { member, .. } => *member,

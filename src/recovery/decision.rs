@@ -96,6 +96,14 @@ pub enum Decision {
         reason: RestartReason,
         explanation: String,
     },
+    /// Delete the member's PVC, then its pod: ZooKeeper cannot load its data, and the
+    /// member resyncs from the leader. Record it with [`super::record_restart`] too.
+    /// Event `MemberDataReset`.
+    ResetData {
+        member: MemberId,
+        pod: String,
+        explanation: String,
+    },
     /// Nothing before `until`. Event `RecoveryBackoff` for [`WaitCause::Backoff`].
     Wait {
         member: MemberId,
@@ -139,6 +147,7 @@ impl Decision {
     pub fn member(&self) -> Option<MemberId> {
         match self {
             Self::Restart { member, .. }
+            | Self::ResetData { member, .. }
             | Self::Wait { member, .. }
             | Self::Exhausted { member, .. }
             | Self::Blocked { member, .. }
@@ -161,6 +170,7 @@ impl Decision {
     pub fn event_reason(&self) -> Option<&'static str> {
         match self {
             Self::Restart { .. } => Some("MemberRestarted"),
+            Self::ResetData { .. } => Some("MemberDataReset"),
             Self::Wait {
                 cause: WaitCause::Backoff,
                 ..
@@ -177,7 +187,9 @@ impl Decision {
     /// The human message for the Event.
     pub fn message(&self) -> String {
         match self {
-            Self::Restart { explanation, .. } => explanation.clone(),
+            Self::Restart { explanation, .. } | Self::ResetData { explanation, .. } => {
+                explanation.clone()
+            }
             Self::Wait { reason, .. }
             | Self::Exhausted { reason, .. }
             | Self::Blocked { reason, .. }

@@ -21,6 +21,7 @@ mod decision;
 mod failed;
 mod history;
 mod policy;
+mod reset;
 mod safety;
 mod view;
 
@@ -31,3 +32,4 @@ pub use decide::{decide, exhausted};
 pub use decision::{Decision, Problem, RestartReason, WaitCause};
 pub use history::{MemberHistory, RecoveryHistory, at, observe, record_restart, unix};
 pub use policy::RecoveryPolicy;
+pub use reset::{corrupt_data, decide_reset};

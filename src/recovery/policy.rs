@@ -29,6 +29,10 @@ pub struct RecoveryPolicy {
     pub max_restarts: usize,
     /// Default 30 min.
     pub window: Duration,
+    /// Reset a member whose on-disk data ZooKeeper cannot load (delete its PVC and pod,
+    /// it resyncs from the leader), only while the others hold a quorum. Default false:
+    /// deleting data must be asked for.
+    pub reset_corrupt_data: bool,
 }
 
 impl Default for RecoveryPolicy {
@@ -44,6 +48,7 @@ impl Default for RecoveryPolicy {
             backoff_max: Duration::from_secs(600),
             max_restarts: 3,
             window: Duration::from_secs(1800),
+            reset_corrupt_data: false,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Unit tests of the policy, one per rule, on small hand-built ensembles.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use super::*;
@@ -697,4 +697,63 @@ fn exhausted_members_are_listed_while_another_is_restarted() {
     // Healthy again: no longer exhausted, even with restarts in the window.
     let ok = healthy(5);
     assert!(exhausted(&p(), &h, &ok, &pods_for(&ok), now(600)).is_empty());
+}
+
+#[test]
+fn corrupt_data_is_recognised_from_zookeeper_messages() {
+    assert!(corrupt_data(
+        "ERROR Unable to load database on disk\njava.io.IOException: CRC check failed"
+    ));
+    assert!(corrupt_data("Last transaction was partial."));
+    assert!(!corrupt_data("java.net.UnknownHostException: zk-1"));
+}
+
+#[test]
+fn data_reset_only_when_asked_and_the_others_hold_quorum() {
+    let a = ensemble(
+        vec![
+            member(1, Role::Leader, Some(5)),
+            member(2, Role::Follower, Some(5)),
+            member(3, Role::Down, None),
+        ],
+        vec![],
+    );
+    let mut pods = pods_for(&a);
+    pods.insert(3, waiting(3, "CrashLoopBackOff"));
+    let corrupt = [3].into_iter().collect();
+    let h = observe(&RecoveryHistory::default(), &a, &pods, now(0));
+    assert_eq!(
+        decide_reset(&p(), &h, &a, &pods, &corrupt, now(0)),
+        None,
+        "off by default"
+    );
+    let on = RecoveryPolicy {
+        reset_corrupt_data: true,
+        ..p()
+    };
+    let d = decide_reset(&on, &h, &a, &pods, &corrupt, now(0)).expect("reset");
+    assert!(
+        matches!(&d, Decision::ResetData { member: 3, pod, .. } if pod == "zk-2"),
+        "{d:?}"
+    );
+    assert_eq!(d.event_reason(), Some("MemberDataReset"));
+    // Not for a member that is not known to be corrupt.
+    let none = BTreeSet::new();
+    assert_eq!(decide_reset(&on, &h, &a, &pods, &none, now(0)), None);
+    // Not without quorum among the others.
+    let lost = ensemble(
+        vec![
+            member(1, Role::Looking, Some(5)),
+            member(2, Role::Down, None),
+            member(3, Role::Down, None),
+        ],
+        vec![],
+    );
+    assert_eq!(decide_reset(&on, &h, &lost, &pods, &corrupt, now(0)), None);
+    // Paused: reported only.
+    let paused = RecoveryPolicy { paused: true, ..on };
+    assert!(matches!(
+        decide_reset(&paused, &h, &a, &pods, &corrupt, now(0)),
+        Some(Decision::Paused { member: 3, .. })
+    ));
 }
