@@ -550,11 +550,11 @@ async fn chart_installs_runs_fails_over_upgrades_and_uninstalls() {
         .expect("a holder after the crash");
     println!(
         "[e2e-helm] leader container killed: reconciling again after {crash:.1?}, lease held by \
-         {after_crash} ({} the killed one; it acquired {} more time(s))",
+         {after_crash} ({}; the killed pod acquired {} more time(s))",
         if after_crash == leader {
-            "the restarted"
+            "the killed pod, restarted with the same identity"
         } else {
-            "not"
+            "the other replica"
         },
         acquisitions(&kubelet, &leader) - before
     );
