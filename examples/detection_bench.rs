@@ -9,7 +9,8 @@
 //!    `--standin-server`) so their CPU is not counted; they answer `srvr`/`mntr` like a
 //!    3.8 member (a ~18 KiB `mntr`) and speak the session handshake and pings.
 //!
-//! `cargo run --release --example detection_bench -- [--trials 20] [--members 300] [--seconds 20]`
+//! `cargo run --release --example detection_bench -- [--trials 20] [--members 300] [--seconds 20]
+//! [--ping-ms 500] [--poll-ms 5000]` (`--trials 0` skips the latency part).
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -42,7 +43,9 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        latency(arg("--trials", 20) as usize).await?;
+        if arg("--trials", 20) > 0 {
+            latency(arg("--trials", 20) as usize).await?;
+        }
         cost(arg("--members", 300) as usize, arg("--seconds", 20)).await
     })
 }
@@ -164,12 +167,24 @@ async fn cost(members: usize, seconds: u64) -> anyhow::Result<()> {
         ports.push(line?.trim().parse::<u16>()?);
     }
 
-    let cfg = WatcherConfig::default();
+    let defaults = WatcherConfig::default();
+    let cfg = WatcherConfig {
+        ping_interval: Duration::from_millis(arg(
+            "--ping-ms",
+            defaults.ping_interval.as_millis() as u64,
+        )),
+        poll_interval: Duration::from_millis(arg(
+            "--poll-ms",
+            defaults.poll_interval.as_millis() as u64,
+        )),
+        ..defaults
+    };
     println!(
-        "cost: {members} stand-in members in {} ensembles of 3, ping_interval {:?}, poll_interval {:?}, probe_timeout {:?}",
+        "cost: {members} stand-in members in {} ensembles of 3, ping_interval {:?}, srvr every {:?}, mntr every {:?}, probe_timeout {:?}",
         members / 3,
         cfg.ping_interval,
         cfg.poll_interval,
+        cfg.metrics_interval,
         cfg.probe_timeout
     );
     let mut watchers = Vec::new();

@@ -3,8 +3,8 @@
 //!
 //! State machine:
 //! - connect a session; on success probe `srvr` + `mntr` at once (a new session means the
-//!   role may have changed), then ping every `ping_interval` and poll `mntr` every
-//!   `poll_interval` until the session breaks;
+//!   role may have changed), then ping every `ping_interval`, poll `srvr` every
+//!   `poll_interval` and `mntr` every `metrics_interval` until the session breaks;
 //! - a break (FIN/RST, server closing because it stopped serving) reconnects at once, so a
 //!   crash shows as ConnectRefused within milliseconds; silence for `probe_timeout`
 //!   reports Timeout (frozen or partitioned) right away;
@@ -60,7 +60,13 @@ enum SessionEnd {
     Broken(ZkError),
 }
 
-type MntrFuture = Pin<Box<dyn Future<Output = Result<Mntr, ZkError>> + Send>>;
+/// A periodic probe while the session is up.
+enum Poll {
+    Srvr(Result<Srvr, ZkError>),
+    Mntr(Result<Mntr, ZkError>),
+}
+
+type PollFuture = Pin<Box<dyn Future<Output = Poll> + Send>>;
 
 /// What was last sent to the watcher, to skip sending an unchanged observation.
 type Sent = (Option<Result<Srvr, ProbeFailure>>, Option<Mntr>);
@@ -157,22 +163,28 @@ impl MemberTask {
 
         let mut ping = interval(self.cfg.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut poll = interval_at(
-            Instant::now() + self.cfg.poll_interval,
-            self.cfg.poll_interval,
-        );
-        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut polling: Option<MntrFuture> = None;
-        let mut last_reply = Instant::now();
+        let now = Instant::now();
+        let mut srvr_tick = interval_at(now + self.cfg.poll_interval, self.cfg.poll_interval);
+        srvr_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut mntr_tick = interval_at(now + self.cfg.metrics_interval, self.cfg.metrics_interval);
+        mntr_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut polling: Option<PollFuture> = None;
+        // Created once: re-registering a watch waiter on every loop turn costs more than
+        // the ping itself.
+        let mut stop = self.stop.clone();
+        let stop = async move { stopped(&mut stop).await };
+        tokio::pin!(stop);
+        // One timer, pushed back on every reply, rather than a new one per loop turn.
+        let silence = sleep_until(Instant::now() + self.cfg.probe_timeout);
+        tokio::pin!(silence);
 
         loop {
-            let silent_until = last_reply + self.cfg.probe_timeout;
             tokio::select! {
                 biased;
-                _ = stopped(&mut self.stop) => return SessionEnd::Stop,
+                _ = &mut stop => return SessionEnd::Stop,
                 reply = session.next_reply() => match reply {
                     Ok(header) => {
-                        last_reply = Instant::now();
+                        silence.as_mut().reset(Instant::now() + self.cfg.probe_timeout);
                         self.obs.last_seen = Some(SystemTime::now());
                         if header.xid == PING_XID && !self.note_zxid(header.zxid as u64).await {
                             return SessionEnd::Stop;
@@ -180,7 +192,7 @@ impl MemberTask {
                     }
                     Err(e) => return SessionEnd::Broken(e),
                 },
-                _ = sleep_until(silent_until) => {
+                _ = &mut silence => {
                     return SessionEnd::Broken(ZkError::Timeout {
                         what: "ping reply",
                         after: self.cfg.probe_timeout,
@@ -191,13 +203,24 @@ impl MemberTask {
                         return SessionEnd::Broken(e);
                     }
                 }
-                _ = poll.tick(), if polling.is_none() => {
+                _ = srvr_tick.tick(), if polling.is_none() => {
                     let client = self.client.clone();
-                    polling = Some(Box::pin(async move { client.mntr().await }));
+                    polling = Some(Box::pin(async move { Poll::Srvr(client.srvr().await) }));
+                }
+                _ = mntr_tick.tick(), if polling.is_none() => {
+                    let client = self.client.clone();
+                    polling = Some(Box::pin(async move { Poll::Mntr(client.mntr().await) }));
                 }
                 Some(result) = OptionFuture::from(polling.as_mut()), if polling.is_some() => {
                     polling = None;
-                    if !self.on_mntr(result).await {
+                    let alive = match result {
+                        // The session is the liveness signal; a failed poll while it is
+                        // up (a slow member) keeps the last status.
+                        Poll::Srvr(Ok(srvr)) => self.set_status(Ok(srvr)).await,
+                        Poll::Srvr(Err(_)) => true,
+                        Poll::Mntr(result) => self.on_mntr(result).await,
+                    };
+                    if !alive {
                         return SessionEnd::Stop;
                     }
                 }

@@ -20,13 +20,15 @@
 //!   pings (every `ping_interval`) stop being answered; after `probe_timeout` of silence
 //!   the member is Down with reason Timeout. Detection is bounded by `probe_timeout`.
 //! - **role, zxid, load**: `srvr` + `mntr` on every new session (roles only change
-//!   through an election, which drops the session), `mntr` again every `poll_interval`
-//!   for overload and as a role cross-check; ping replies carry the member's last
-//!   processed zxid, so lag stays fresh without extra probes.
+//!   through an election, which drops the session); then `srvr` every `poll_interval`
+//!   (role, zxid, latency, outstanding requests) and the ~20 KiB `mntr` every
+//!   `metrics_interval` (fds, pending syncs, synced followers; also a role
+//!   cross-check). Ping replies carry the member's last processed zxid, so lag stays
+//!   fresh between polls.
 //!
 //! Cost per member at rest: one idle TCP connection, one 12-byte ping and 20-byte reply
-//! per `ping_interval`, one `mntr` per `poll_interval`; no per-member timers beyond the
-//! tokio ones. Re-assessment is linear in ensemble size and only runs on a change.
+//! per `ping_interval`, one short-lived 4lw connection per poll. Re-assessment is linear
+//! in ensemble size and runs only when a member's observation changed.
 //! Each health session is a ZooKeeper session: on ensembles without
 //! `localSessionsEnabled=true`, creating one is a quorum write, which happens only on
 //! (re)connect. Sessions are closed politely when the watcher stops.
