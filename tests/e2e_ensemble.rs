@@ -175,6 +175,24 @@ async fn example_becomes_a_real_ensemble() {
         .map(|m| m.name.clone())
         .expect("a follower");
 
+    // --- per-member metrics from the operator's own observation
+    let text = operator.metrics.render();
+    let up = text
+        .lines()
+        .filter(|l| l.starts_with("zookeeper_operator_member_up{") && l.ends_with(" 1"))
+        .count();
+    let leaders = text
+        .lines()
+        .filter(|l| l.starts_with("zookeeper_operator_member_leader{") && l.ends_with(" 1"))
+        .count();
+    assert_eq!((up, leaders), (3, 1), "{text}");
+    assert!(
+        text.contains(
+            r#"zookeeper_operator_quorum_serving_voters{namespace="ensemble",cluster="zk"} 3"#
+        ),
+        "{text}"
+    );
+
     // --- steady state under client traffic: the operator writes nothing (zxids move,
     // health does not); let in-flight readiness updates settle first
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -138,6 +138,8 @@ fn ensemble(specs: &[MemberSpec]) -> (EnsembleAssessment, BTreeMap<MemberId, Pod
             lag: None,
             reason: None,
             restarts: None,
+            outstanding_requests: None,
+            avg_latency_ms: None,
         });
     }
     let voters = specs.iter().filter(|s| !s.observer).count();

@@ -68,13 +68,20 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
     ServerCapabilities { policy_v1 }
 }
 
-/// Forgets clusters that no longer exist: their quorum watchers and applied-object cache.
+/// Every 10 s: refreshes member gauges, and forgets clusters that no longer exist (their
+/// quorum watchers and applied-object cache).
 fn spawn_janitor(store: kube::runtime::reflector::Store<ZookeeperCluster>, ctx: Arc<Context>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
             every.tick().await;
             ctx.quorum.retain(|key| store.get(key).is_some()).await;
+            // Gauges follow the members between health changes too (zxid lag, load).
+            ctx.quorum.for_each_current(|key, assessment| {
+                let namespace = key.namespace.as_deref().unwrap_or_default();
+                ctx.metrics
+                    .observe_ensemble(namespace, &key.name, assessment);
+            });
             ctx.applied.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });

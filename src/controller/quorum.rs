@@ -109,6 +109,21 @@ impl QuorumWatchers {
         }
     }
 
+    /// Calls `f` with each watched cluster's latest assessment (for metrics: the values
+    /// behind the watch move with every probe, without waking anyone).
+    pub fn for_each_current(
+        &self,
+        mut f: impl FnMut(&ObjectRef<ZookeeperCluster>, &EnsembleAssessment),
+    ) {
+        if let Ok(clusters) = self.clusters.lock() {
+            for (key, watched) in clusters.iter() {
+                if let Some(current) = watched.watcher.current() {
+                    f(key, &current);
+                }
+            }
+        }
+    }
+
     pub fn count(&self) -> usize {
         self.clusters.lock().map(|c| c.len()).unwrap_or(0)
     }

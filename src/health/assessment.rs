@@ -49,6 +49,11 @@ pub struct MemberAssessment {
     pub reason: Option<String>,
     /// Container restarts, when a pod view was given.
     pub restarts: Option<u32>,
+    /// Requests queued in the server (`mntr`, else `srvr`); moves with load, so
+    /// [`EnsembleAssessment::same_health`] ignores it.
+    pub outstanding_requests: Option<u64>,
+    /// Average request latency in milliseconds (`mntr`); ignored by `same_health` too.
+    pub avg_latency_ms: Option<f64>,
 }
 
 /// Overall verdict, mapped to the probe command's exit code.

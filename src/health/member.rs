@@ -16,6 +16,17 @@ pub(super) fn classify(obs: &MemberObservation) -> MemberAssessment {
         lag: None,
         reason: None,
         restarts: obs.pod.as_ref().map(|p| p.restart_count),
+        outstanding_requests: obs
+            .metrics
+            .as_ref()
+            .and_then(|m| m.outstanding_requests)
+            .or_else(|| {
+                obs.status
+                    .as_ref()
+                    .and_then(|s| s.as_ref().ok())
+                    .and_then(|s| s.outstanding)
+            }),
+        avg_latency_ms: obs.metrics.as_ref().and_then(|m| m.avg_latency_ms),
     };
     match &obs.status {
         None => m.reason = Some("not probed yet".into()),

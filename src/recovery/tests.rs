@@ -29,6 +29,8 @@ fn member(id: MemberId, role: Role, zxid: Option<u64>) -> MemberAssessment {
         lag: None,
         reason: None,
         restarts: None,
+        outstanding_requests: None,
+        avg_latency_ms: None,
     }
 }
 

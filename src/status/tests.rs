@@ -329,6 +329,8 @@ mod quorum_mode {
             lag: None,
             reason: (!serving).then(|| "connection refused".to_string()),
             restarts: None,
+            outstanding_requests: None,
+            avg_latency_ms: None,
         }
     }
 

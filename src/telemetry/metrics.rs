@@ -1,5 +1,6 @@
 //! The operator's own Prometheus metrics.
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -45,6 +46,8 @@ pub struct Metrics {
     pub member_serving: Family<MemberLabels, Gauge>,
     pub member_leader: Family<MemberLabels, Gauge>,
     pub member_zxid_lag: Family<MemberLabels, Gauge>,
+    pub member_outstanding_requests: Family<MemberLabels, Gauge>,
+    pub member_avg_latency_seconds: Family<MemberLabels, Gauge<f64, AtomicU64>>,
     pub quorum_serving_voters: Family<ClusterLabels, Gauge>,
     pub quorum_voters: Family<ClusterLabels, Gauge>,
 }
@@ -76,6 +79,8 @@ impl Default for Metrics {
         let member_serving = Family::<MemberLabels, Gauge>::default();
         let member_leader = Family::<MemberLabels, Gauge>::default();
         let member_zxid_lag = Family::<MemberLabels, Gauge>::default();
+        let member_outstanding_requests = Family::<MemberLabels, Gauge>::default();
+        let member_avg_latency_seconds = Family::<MemberLabels, Gauge<f64, AtomicU64>>::default();
         let quorum_serving_voters = Family::<ClusterLabels, Gauge>::default();
         let quorum_voters = Family::<ClusterLabels, Gauge>::default();
         registry.register("member_up", "1 when the member answers", member_up.clone());
@@ -95,6 +100,16 @@ impl Default for Metrics {
             member_zxid_lag.clone(),
         );
         registry.register(
+            "member_outstanding_requests",
+            "Requests queued in the member",
+            member_outstanding_requests.clone(),
+        );
+        registry.register(
+            "member_avg_latency_seconds",
+            "Average request latency of the member",
+            member_avg_latency_seconds.clone(),
+        );
+        registry.register(
             "quorum_serving_voters",
             "Voters serving clients",
             quorum_serving_voters.clone(),
@@ -110,6 +125,8 @@ impl Default for Metrics {
             member_serving,
             member_leader,
             member_zxid_lag,
+            member_outstanding_requests,
+            member_avg_latency_seconds,
             quorum_serving_voters,
             quorum_voters,
         }
@@ -164,6 +181,12 @@ impl Metrics {
             self.member_zxid_lag
                 .get_or_create(&labels)
                 .set(gauge(member.lag.unwrap_or(0)));
+            self.member_outstanding_requests
+                .get_or_create(&labels)
+                .set(gauge(member.outstanding_requests.unwrap_or(0)));
+            self.member_avg_latency_seconds
+                .get_or_create(&labels)
+                .set(member.avg_latency_ms.unwrap_or(0.0) / 1000.0);
         }
     }
 
@@ -174,6 +197,8 @@ impl Metrics {
         self.member_serving.clear();
         self.member_leader.clear();
         self.member_zxid_lag.clear();
+        self.member_outstanding_requests.clear();
+        self.member_avg_latency_seconds.clear();
         self.quorum_serving_voters.clear();
         self.quorum_voters.clear();
     }
@@ -185,5 +210,60 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use crate::health::{EnsembleAssessment, MemberAssessment, Role};
+
+    #[test]
+    fn ensemble_gauges_render_per_member_and_clear() {
+        let member = |id: u64, role: Role| MemberAssessment {
+            id,
+            name: format!("zk-{}", id - 1),
+            address: String::new(),
+            role,
+            voter: true,
+            serving: role != Role::Down,
+            zxid: Some(7),
+            epoch: Some(1),
+            lag: Some(id),
+            reason: None,
+            restarts: None,
+            outstanding_requests: Some(5),
+            avg_latency_ms: Some(250.0),
+        };
+        let assessment = EnsembleAssessment {
+            members: vec![member(1, Role::Leader), member(2, Role::Down)],
+            leader: Some(1),
+            epoch: Some(1),
+            voters: 2,
+            serving_voters: 1,
+            majority: 2,
+            quorum: false,
+            election_in_progress: false,
+            split_brain: vec![],
+            lagging: vec![],
+            overloaded: vec![],
+            faults: vec![],
+        };
+        let metrics = Metrics::default();
+        metrics.observe_ensemble("ns", "zk", &assessment);
+        let text = metrics.render();
+        for line in [
+            r#"zookeeper_operator_member_up{namespace="ns",cluster="zk",member="zk-0"} 1"#,
+            r#"zookeeper_operator_member_up{namespace="ns",cluster="zk",member="zk-1"} 0"#,
+            r#"zookeeper_operator_member_leader{namespace="ns",cluster="zk",member="zk-0"} 1"#,
+            r#"zookeeper_operator_member_zxid_lag{namespace="ns",cluster="zk",member="zk-1"} 2"#,
+            r#"zookeeper_operator_member_outstanding_requests{namespace="ns",cluster="zk",member="zk-0"} 5"#,
+            r#"zookeeper_operator_member_avg_latency_seconds{namespace="ns",cluster="zk",member="zk-0"} 0.25"#,
+            r#"zookeeper_operator_quorum_serving_voters{namespace="ns",cluster="zk"} 1"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        metrics.clear_ensembles();
+        assert!(!metrics.render().contains("member=\"zk-0\""));
     }
 }
