@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::ZookeeperCluster;
@@ -114,18 +114,35 @@ pub async fn run(
     ));
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 
-    let mut controller = Controller::new(
-        api::<ZookeeperCluster>(&client, &scope),
-        watcher::Config::default(),
+    // The cluster watch is built here rather than by Controller::new so that readiness can
+    // follow its first complete list (InitDone). Store::wait_until_ready must not be used
+    // for that: in kube-runtime 5 it wakes only the most recent of concurrent waiters, and
+    // the controller's own runner already waits on it, so a second waiter can sleep forever.
+    let (reader, writer) = reflector::store();
+    let synced = ready.clone();
+    let clusters = reflector(
+        writer,
+        watcher(
+            api::<ZookeeperCluster>(&client, &scope),
+            watcher::Config::default(),
+        ),
     )
-    .owns(api::<StatefulSet>(&client, &scope), owned.clone())
-    .owns(api::<Service>(&client, &scope), owned.clone())
-    .owns(api::<ConfigMap>(&client, &scope), owned.clone())
-    // Pods are not owned by the cluster (the StatefulSet owns them): map by label.
-    .watches(api::<Pod>(&client, &scope), owned.clone(), |pod: Pod| {
-        let cluster = pod.labels().get(INSTANCE_LABEL)?.clone();
-        Some(ObjectRef::new(&cluster).within(&pod.namespace()?))
-    });
+    .default_backoff()
+    .inspect(move |event| {
+        if matches!(event, Ok(watcher::Event::InitDone)) {
+            synced.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    })
+    .applied_objects();
+    let mut controller = Controller::for_stream(clusters, reader)
+        .owns(api::<StatefulSet>(&client, &scope), owned.clone())
+        .owns(api::<Service>(&client, &scope), owned.clone())
+        .owns(api::<ConfigMap>(&client, &scope), owned.clone())
+        // Pods are not owned by the cluster (the StatefulSet owns them): map by label.
+        .watches(api::<Pod>(&client, &scope), owned.clone(), |pod: Pod| {
+            let cluster = pod.labels().get(INSTANCE_LABEL)?.clone();
+            Some(ObjectRef::new(&cluster).within(&pod.namespace()?))
+        });
     if server.policy_v1 {
         controller = controller.owns(api::<PodDisruptionBudget>(&client, &scope), owned);
     }
@@ -136,13 +153,6 @@ pub async fn run(
     controller = controller.reconcile_on(health_changes);
     let store = controller.store();
     spawn_janitor(store.clone(), ctx.clone());
-    let ready_flag = ready.clone();
-    tokio::spawn(async move {
-        // Ready once the cluster cache has synced: before that, reconciles see nothing.
-        if store.wait_until_ready().await.is_ok() {
-            ready_flag.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    });
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
