@@ -110,18 +110,24 @@ impl Transition {
             Self::SplitBrainSuspected { leaders } => {
                 format!("split brain suspected: members {leaders:?} all claim leadership")
             }
-            Self::FollowerLagging { member, lag } => {
-                format!("member {member} is {lag} transactions behind the leader")
+            // The same words as the fault that started it.
+            Self::FollowerLagging { member, lag } => Fault::FollowerLagging {
+                member: *member,
+                lag: *lag,
             }
+            .message(),
             Self::Overloaded {
                 member,
                 what,
                 value,
                 limit,
-            } => format!(
-                "member {member} is overloaded: {} = {value} (limit {limit})",
-                what.as_str()
-            ),
+            } => Fault::Overloaded {
+                member: *member,
+                what: *what,
+                value: *value,
+                limit: *limit,
+            }
+            .message(),
             Self::FaultCleared { fault } => format!("{} cleared", fault.id()),
         }
     }
