@@ -70,7 +70,10 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
 
 /// Every 10 s: refreshes member gauges, and forgets clusters that no longer exist (their
 /// quorum watchers and applied-object cache).
-fn spawn_janitor(store: kube::runtime::reflector::Store<ZookeeperCluster>, ctx: Arc<Context>) {
+fn spawn_janitor(
+    store: kube::runtime::reflector::Store<ZookeeperCluster>,
+    ctx: Arc<Context>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
@@ -86,7 +89,7 @@ fn spawn_janitor(store: kube::runtime::reflector::Store<ZookeeperCluster>, ctx: 
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
         }
-    });
+    })
 }
 
 /// Runs the controller until `shutdown` resolves.
@@ -152,7 +155,7 @@ pub async fn run(
     });
     controller = controller.reconcile_on(health_changes);
     let store = controller.store();
-    spawn_janitor(store.clone(), ctx.clone());
+    let janitor = spawn_janitor(store.clone(), ctx.clone());
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -163,5 +166,8 @@ pub async fn run(
             }
         })
         .await;
+    // The janitor holds the context, and with it every member session: when this term
+    // ends (shutdown, or leadership lost) they must go with it.
+    janitor.abort();
     Ok(())
 }
