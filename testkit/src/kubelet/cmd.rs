@@ -13,15 +13,7 @@ pub async fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
         .output()
         .await
         .with_context(|| format!("spawning {program}"))?;
-    if !out.status.success() {
-        bail!(
-            "{program} {} failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    checked(program, args, out)
 }
 
 /// Blocking variant for teardown paths that run in `Drop` (no runtime available there).
@@ -31,6 +23,11 @@ pub fn run_sync(program: &str, args: &[&str]) -> anyhow::Result<String> {
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("spawning {program}"))?;
+    checked(program, args, out)
+}
+
+/// The program's stdout, or an error with its stderr when it exited non-zero.
+fn checked(program: &str, args: &[&str], out: std::process::Output) -> anyhow::Result<String> {
     if !out.status.success() {
         bail!(
             "{program} {} failed ({}): {}",
