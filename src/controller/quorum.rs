@@ -145,15 +145,24 @@ fn spawn_trigger(
     });
 }
 
-/// Members to watch: pods of the desired ordinals that have an IP.
+/// The pods of the desired ordinals, with their member ids.
+fn member_pods<'a>(
+    cluster: &'a str,
+    replicas: i32,
+    pods: &'a [Pod],
+) -> impl Iterator<Item = (MemberId, &'a Pod)> + 'a {
+    pods.iter().filter_map(move |pod| {
+        let ordinal = pod_ordinal(cluster, &pod.name_any()).filter(|o| *o < replicas)?;
+        Some((u64::try_from(myid(ordinal)).ok()?, pod))
+    })
+}
+
+/// Members to watch: the members' pods that have an IP.
 fn endpoints(cluster: &str, replicas: i32, pods: &[Pod]) -> Vec<MemberEndpoint> {
-    let mut out: Vec<MemberEndpoint> = pods
-        .iter()
-        .filter_map(|pod| {
-            let ordinal = pod_ordinal(cluster, &pod.name_any()).filter(|o| *o < replicas)?;
+    let port = u16::try_from(CLIENT_PORT).unwrap_or(2181);
+    let mut out: Vec<MemberEndpoint> = member_pods(cluster, replicas, pods)
+        .filter_map(|(id, pod)| {
             let ip = pod.status.as_ref()?.pod_ip.as_ref()?.parse().ok()?;
-            let id = u64::try_from(myid(ordinal)).ok()?;
-            let port = u16::try_from(CLIENT_PORT).ok()?;
             Some(MemberEndpoint::new(
                 id,
                 pod.name_any(),
@@ -166,12 +175,8 @@ fn endpoints(cluster: &str, replicas: i32, pods: &[Pod]) -> Vec<MemberEndpoint> 
 }
 
 fn pod_views(cluster: &str, replicas: i32, pods: &[Pod]) -> BTreeMap<MemberId, PodView> {
-    pods.iter()
-        .filter_map(|pod| {
-            let ordinal = pod_ordinal(cluster, &pod.name_any()).filter(|o| *o < replicas)?;
-            let id = u64::try_from(myid(ordinal)).ok()?;
-            Some((id, pod_view(pod)))
-        })
+    member_pods(cluster, replicas, pods)
+        .map(|(id, pod)| (id, pod_view(pod)))
         .collect()
 }
 
