@@ -49,6 +49,26 @@ fn pods(ready: &[bool]) -> Vec<Pod> {
         .collect()
 }
 
+/// Status from the StatefulSet and pods alone (before any quorum assessment).
+fn by_pods(
+    previous: Option<&ZookeeperClusterStatus>,
+    cluster: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+    pods: &[Pod],
+    now: &str,
+) -> ZookeeperClusterStatus {
+    compute(
+        previous,
+        cluster,
+        Observed {
+            statefulset,
+            pods,
+            quorum: None,
+        },
+        now,
+    )
+}
+
 fn condition<'a>(status: &'a ZookeeperClusterStatus, type_: &str) -> (&'a str, &'a str) {
     let c = find(&status.conditions, type_).unwrap_or_else(|| panic!("no {type_} condition"));
     (c.status.as_str(), c.reason.as_str())
@@ -56,16 +76,7 @@ fn condition<'a>(status: &'a ZookeeperClusterStatus, type_: &str) -> (&'a str, &
 
 #[test]
 fn a_new_cluster_is_creating() {
-    let status = compute(
-        None,
-        &valid("{}"),
-        Observed {
-            statefulset: None,
-            pods: &[],
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &valid("{}"), None, &[], "t0");
     assert_eq!(condition(&status, AVAILABLE), ("False", reason::CREATING));
     assert_eq!(
         condition(&status, PROGRESSING),
@@ -89,16 +100,7 @@ fn members_starting_keep_the_cluster_creating_until_a_quorum_is_ready() {
     let cluster = valid("{}");
     let starting = pods(&[true, false, false]);
     let s = sts(3, 3);
-    let status = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &starting,
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &cluster, Some(&s), &starting, "t0");
     assert_eq!(condition(&status, AVAILABLE), ("False", reason::CREATING));
     assert_eq!(condition(&status, PROGRESSING), ("True", reason::CREATING));
     assert_eq!(condition(&status, DEGRADED).0, "False");
@@ -109,16 +111,7 @@ fn a_ready_cluster_is_available_and_settled() {
     let cluster = valid("{}");
     let all = pods(&[true, true, true]);
     let s = sts(3, 3);
-    let status = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &all,
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &cluster, Some(&s), &all, "t0");
     assert_eq!(
         condition(&status, AVAILABLE),
         ("True", reason::QUORUM_READY)
@@ -206,26 +199,8 @@ fn recomputing_an_unchanged_cluster_changes_nothing() {
     let cluster = valid("{}");
     let s = sts(3, 3);
     let all = pods(&[true, true, true]);
-    let first = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &all,
-            quorum: None,
-        },
-        "t0",
-    );
-    let again = compute(
-        Some(&first),
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &all,
-            quorum: None,
-        },
-        "t9",
-    );
+    let first = by_pods(None, &cluster, Some(&s), &all, "t0");
+    let again = by_pods(Some(&first), &cluster, Some(&s), &all, "t9");
     assert_eq!(first, again, "no timestamps rewritten, so no status patch");
 }
 
@@ -233,32 +208,14 @@ fn recomputing_an_unchanged_cluster_changes_nothing() {
 fn a_rollout_is_progressing() {
     let cluster = valid("replicas: 5");
     let mut s = sts(3, 3);
-    let status = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &pods(&[true; 3]),
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &cluster, Some(&s), &pods(&[true; 3]), "t0");
     assert_eq!(
         condition(&status, PROGRESSING),
         ("True", reason::ROLLING_OUT)
     );
     s.status.as_mut().expect("status").update_revision = Some("r2".into());
     s.status.as_mut().expect("status").replicas = 5;
-    let status = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &pods(&[true; 5]),
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &cluster, Some(&s), &pods(&[true; 5]), "t0");
     assert!(
         find(&status.conditions, PROGRESSING)
             .is_some_and(|c| c.status == "True" && c.message.contains("revision"))
@@ -267,16 +224,7 @@ fn a_rollout_is_progressing() {
 
 #[test]
 fn even_replicas_are_mentioned_in_the_available_message() {
-    let status = compute(
-        None,
-        &valid("replicas: 4"),
-        Observed {
-            statefulset: None,
-            pods: &[],
-            quorum: None,
-        },
-        "t0",
-    );
+    let status = by_pods(None, &valid("replicas: 4"), None, &[], "t0");
     let available = find(&status.conditions, AVAILABLE).expect("available");
     assert!(available.message.contains("even"), "{}", available.message);
 }
@@ -285,16 +233,7 @@ fn even_replicas_are_mentioned_in_the_available_message() {
 fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
     let cluster = valid("{}");
     let s = sts(3, 3);
-    let healthy = compute(
-        None,
-        &cluster,
-        Observed {
-            statefulset: Some(&s),
-            pods: &pods(&[true; 3]),
-            quorum: None,
-        },
-        "t0",
-    );
+    let healthy = by_pods(None, &cluster, Some(&s), &pods(&[true; 3]), "t0");
     let mut broken = crate::validate::tests::cluster("replicas: 0");
     broken.metadata.generation = Some(2);
     let error = validate(&broken).expect_err("invalid");
