@@ -190,6 +190,18 @@ fn acquisitions(kubelet: &ProcessKubelet, pod: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Waits for two Ready operator pods, one holding the Lease; returns (leader, follower).
+async fn leader_and_follower(pods: &Api<Pod>, leases: &Api<Lease>) -> (String, String) {
+    let (names, leader) =
+        operators_ready(pods, leases, 2, &[], "two Ready operator pods and a leader").await;
+    let follower = names
+        .iter()
+        .find(|n| **n != leader)
+        .expect("a follower")
+        .clone();
+    (leader, follower)
+}
+
 /// Waits until `n` operator pods, none of them in `not`, are Ready and one of them holds
 /// the Lease; returns (pod names, holder).
 async fn operators_ready(
@@ -562,19 +574,7 @@ async fn chart_installs_runs_fails_over_upgrades_and_uninstalls() {
 
     // b) hung: freeze the leader (lease not released); the other replica takes over.
     let phase = Instant::now();
-    let (names, leader) = operators_ready(
-        &pods,
-        &leases,
-        2,
-        &[],
-        "two Ready operator pods and a leader",
-    )
-    .await;
-    let other = names
-        .iter()
-        .find(|n| **n != leader)
-        .expect("a follower")
-        .clone();
+    let (leader, other) = leader_and_follower(&pods, &leases).await;
     kubelet.freeze(OP_NS, &leader).expect("freeze the leader");
     let frozen_at = Instant::now();
     let generation = bump(&clusters).await;
@@ -605,19 +605,7 @@ async fn chart_installs_runs_fails_over_upgrades_and_uninstalls() {
 
     // c) graceful: delete the leader's pod; it releases the lease on SIGTERM.
     let phase = Instant::now();
-    let (names, leader) = operators_ready(
-        &pods,
-        &leases,
-        2,
-        &[],
-        "two Ready operator pods and a leader",
-    )
-    .await;
-    let other = names
-        .iter()
-        .find(|n| **n != leader)
-        .expect("a follower")
-        .clone();
+    let (leader, other) = leader_and_follower(&pods, &leases).await;
     pods.delete(&leader, &DeleteParams::default())
         .await
         .expect("delete the leader's pod");
