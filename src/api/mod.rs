@@ -1,5 +1,6 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
+mod recovery;
 mod spec;
 mod status;
 

@@ -13,6 +13,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::recovery::{RECOVERY_PAUSED_ANNOTATION, RecoverySpec};
 use super::status::ZookeeperClusterStatus;
 
 /// Default image: the official ZooKeeper 3.9 image.
@@ -73,6 +74,10 @@ pub struct ZookeeperClusterSpec {
     /// Probe timings for the readiness (member serving) and liveness (`ruok`) probes.
     #[serde(default)]
     pub probes: ProbesSpec,
+
+    /// Automatic recovery of failed members.
+    #[serde(default)]
+    pub recovery: RecoverySpec,
 
     /// DNS domain of the Kubernetes cluster, used in member addresses.
     #[serde(default = "default_cluster_domain")]

@@ -5,6 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::recovery::RecoveryHistory;
+
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ZookeeperClusterStatus {
@@ -32,6 +34,11 @@ pub struct ZookeeperClusterStatus {
     /// Client connection string: `host:port,...` of every member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_string: Option<String>,
+    /// What automatic recovery remembers: restarts per member within the window, the
+    /// pod each restart deleted, since when members fail. Kept here so backoff and the
+    /// restart cap survive an operator restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryHistory>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -59,6 +66,12 @@ pub struct MemberStatus {
     /// When the member was last seen serving; set when it stops serving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// Restarts by the operator within the recovery window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
+    /// When the operator last restarted this member (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restart: Option<String>,
 }
 
 /// A condition in the Kubernetes convention (`metav1.Condition` shape).

@@ -164,6 +164,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         statefulset: statefulset.as_ref(),
         pods: &pods,
         quorum: assessment.as_ref(),
+        recovery: None,
     };
     let next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
     publish_status(cluster, ctx, next).await?;

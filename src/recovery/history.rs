@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::policy::RecoveryPolicy;
@@ -13,7 +14,7 @@ use super::view::members_of;
 use crate::health::{EnsembleAssessment, MemberId, PodView};
 
 /// Recovery state of one cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryHistory {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -24,7 +25,7 @@ pub struct RecoveryHistory {
 }
 
 /// Recovery state of one member.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberHistory {
     /// Restarts within the policy window, oldest first (unix seconds).

@@ -1,5 +1,8 @@
 //! The knobs of automatic recovery, with defaults chosen for ZooKeeper's own timings.
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use crate::api::{RECOVERY_PAUSED_ANNOTATION, RecoverySpec};
 
 /// How eagerly failed members are restarted. Pure data; the controller builds it from
 /// `spec.recovery` and the pause annotation.
@@ -54,6 +57,32 @@ impl Default for RecoveryPolicy {
 }
 
 impl RecoveryPolicy {
+    /// The policy a cluster asks for: its `spec.recovery` over the defaults, paused when
+    /// the pause annotation says `"true"`.
+    pub fn from_spec(spec: &RecoverySpec, annotations: &BTreeMap<String, String>) -> Self {
+        let d = Self::default();
+        let secs = |v: Option<u32>, default: Duration| {
+            v.map_or(default, |s| Duration::from_secs(u64::from(s)))
+        };
+        Self {
+            enabled: spec.enabled.unwrap_or(d.enabled),
+            paused: annotations
+                .get(RECOVERY_PAUSED_ANNOTATION)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            not_serving_after: secs(spec.not_serving_after_seconds, d.not_serving_after),
+            not_ready_after: secs(spec.not_ready_after_seconds, d.not_ready_after),
+            leaderless_after: secs(spec.leaderless_after_seconds, d.leaderless_after),
+            restart_timeout: secs(spec.restart_timeout_seconds, d.restart_timeout),
+            backoff_initial: secs(spec.backoff_initial_seconds, d.backoff_initial),
+            backoff_max: secs(spec.backoff_max_seconds, d.backoff_max),
+            max_restarts: spec
+                .max_restarts
+                .map_or(d.max_restarts, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            window: secs(spec.window_seconds, d.window),
+            reset_corrupt_data: spec.reset_corrupt_data.unwrap_or(d.reset_corrupt_data),
+        }
+    }
+
     /// The wait before the next restart of a member restarted `recent` times within the
     /// window: none before the first, then initial, 2x, 4x... capped at `backoff_max`.
     pub fn backoff(&self, recent: usize) -> Duration {
@@ -77,5 +106,29 @@ mod tests {
         let secs: Vec<u64> = (0..8).map(|n| p.backoff(n).as_secs()).collect();
         assert_eq!(secs, [0, 30, 60, 120, 240, 480, 600, 600]);
         assert_eq!(p.backoff(usize::MAX), p.backoff_max);
+    }
+
+    #[test]
+    fn spec_overrides_defaults_and_annotation_pauses() {
+        let none = BTreeMap::new();
+        assert_eq!(
+            RecoveryPolicy::from_spec(&RecoverySpec::default(), &none),
+            RecoveryPolicy::default()
+        );
+        let spec = RecoverySpec {
+            enabled: Some(false),
+            not_serving_after_seconds: Some(5),
+            max_restarts: Some(2),
+            reset_corrupt_data: Some(true),
+            ..RecoverySpec::default()
+        };
+        let paused = BTreeMap::from([(RECOVERY_PAUSED_ANNOTATION.to_string(), "True".into())]);
+        let p = RecoveryPolicy::from_spec(&spec, &paused);
+        assert!(!p.enabled && p.paused && p.reset_corrupt_data);
+        assert_eq!(p.not_serving_after, Duration::from_secs(5));
+        assert_eq!(p.max_restarts, 2);
+        assert_eq!(p.not_ready_after, RecoveryPolicy::default().not_ready_after);
+        let not_paused = BTreeMap::from([(RECOVERY_PAUSED_ANNOTATION.to_string(), "no".into())]);
+        assert!(!RecoveryPolicy::from_spec(&spec, &not_paused).paused);
     }
 }

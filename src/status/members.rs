@@ -29,7 +29,15 @@ pub fn members(
                 (Some(false), _) => before.and_then(|b| b.last_seen.clone()),
                 _ => None,
             };
+            let (restarts, last_restart) = observed
+                .recovery
+                .map(|r| r.member(u64::try_from(id).unwrap_or_default()))
+                .unwrap_or_else(|| {
+                    before.map_or((None, None), |b| (b.restarts, b.last_restart.clone()))
+                });
             MemberStatus {
+                restarts,
+                last_restart,
                 name,
                 myid: id,
                 ready,

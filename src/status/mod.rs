@@ -9,6 +9,9 @@
 pub mod conditions;
 pub mod members;
 pub mod notices;
+mod recovery;
+
+pub use recovery::{RECOVERY_EXHAUSTED, RecoveryReport};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -40,6 +43,8 @@ pub struct Observed<'a> {
     pub pods: &'a [Pod],
     /// The quorum assessment, once the first probe round of every member is in.
     pub quorum: Option<&'a EnsembleAssessment>,
+    /// What automatic recovery did and remembers, once it has looked at the ensemble.
+    pub recovery: Option<&'a RecoveryReport>,
 }
 
 /// Majority of `voters`: the fewest serving members that keep a quorum.
@@ -138,6 +143,10 @@ pub fn compute(
             },
         ),
     };
+    let degraded = observed
+        .recovery
+        .and_then(|r| r.degraded(cluster))
+        .unwrap_or(degraded);
     let verdicts = vec![
         Verdict::new(AVAILABLE, available, available_reason, available_message),
         progressing,
@@ -158,6 +167,12 @@ pub fn compute(
         quorum: observed
             .quorum
             .map(|q| format!("{}/{}", q.serving_voters, q.voters)),
+        // Kept as last persisted until recovery looks again: forgetting it would forget
+        // restarts, and with them the backoff and the cap.
+        recovery: match observed.recovery {
+            Some(r) => r.persisted(),
+            None => previous.and_then(|p| p.recovery.clone()),
+        },
     }
 }
 

@@ -64,6 +64,7 @@ fn by_pods(
             statefulset,
             pods,
             quorum: None,
+            recovery: None,
         },
         now,
     )
@@ -146,6 +147,7 @@ fn losing_members_degrades_then_loses_availability() {
             statefulset: Some(&s),
             pods: &pods(&[true, true, true]),
             quorum: None,
+            recovery: None,
         },
         "t0",
     );
@@ -157,6 +159,7 @@ fn losing_members_degrades_then_loses_availability() {
             statefulset: Some(&s),
             pods: &pods(&[true, false, true]),
             quorum: None,
+            recovery: None,
         },
         "t1",
     );
@@ -177,6 +180,7 @@ fn losing_members_degrades_then_loses_availability() {
             statefulset: Some(&s),
             pods: &pods(&[true, false, false]),
             quorum: None,
+            recovery: None,
         },
         "t2",
     );
@@ -323,6 +327,7 @@ mod quorum_mode {
                 statefulset: Some(&s),
                 pods: &p,
                 quorum: Some(q),
+                recovery: None,
             },
             now,
         )

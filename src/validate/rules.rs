@@ -103,6 +103,7 @@ pub fn check_spec(spec: &ZookeeperClusterSpec) -> Vec<FieldError> {
     check_config(spec, &mut fail);
     check_resources(spec, &mut fail);
     check_pod(spec, &mut fail);
+    check_recovery(spec, &mut fail);
 
     for (field, timing) in [
         ("spec.probes.readiness", &spec.probes.readiness),
@@ -130,6 +131,47 @@ pub fn check_spec(spec: &ZookeeperClusterSpec) -> Vec<FieldError> {
         );
     }
     errors
+}
+
+/// The same bounds as the schema (for servers that skip it), and backoff bounds in order.
+fn check_recovery(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)) {
+    let r = &spec.recovery;
+    let ranges = [
+        (
+            "notServingAfterSeconds",
+            r.not_serving_after_seconds,
+            1,
+            86400,
+        ),
+        ("notReadyAfterSeconds", r.not_ready_after_seconds, 1, 86400),
+        (
+            "leaderlessAfterSeconds",
+            r.leaderless_after_seconds,
+            1,
+            86400,
+        ),
+        ("restartTimeoutSeconds", r.restart_timeout_seconds, 1, 86400),
+        ("backoffInitialSeconds", r.backoff_initial_seconds, 1, 86400),
+        ("backoffMaxSeconds", r.backoff_max_seconds, 1, 86400),
+        ("maxRestarts", r.max_restarts, 1, 100),
+        ("windowSeconds", r.window_seconds, 60, 604800),
+    ];
+    for (name, value, min, max) in ranges {
+        if let Some(value) = value.filter(|v| !(min..=max).contains(v)) {
+            fail(
+                &format!("spec.recovery.{name}"),
+                format!("must be between {min} and {max}, got {value}"),
+            );
+        }
+    }
+    if let (Some(initial), Some(max)) = (r.backoff_initial_seconds, r.backoff_max_seconds)
+        && max < initial
+    {
+        fail(
+            "spec.recovery.backoffMaxSeconds",
+            format!("must be at least backoffInitialSeconds ({initial}), got {max}"),
+        );
+    }
 }
 
 fn check_config(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)) {

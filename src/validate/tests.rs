@@ -108,6 +108,15 @@ fn invalid_specs_name_their_field() {
             "spec.resources.requests.memory",
         ),
         ("jvm: {heap: 'big'}", "spec.jvm.heap"),
+        ("recovery: {maxRestarts: 0}", "spec.recovery.maxRestarts"),
+        (
+            "recovery: {windowSeconds: 10}",
+            "spec.recovery.windowSeconds",
+        ),
+        (
+            "recovery: {backoffInitialSeconds: 60, backoffMaxSeconds: 30}",
+            "spec.recovery.backoffMaxSeconds",
+        ),
         (
             "resources: {limits: {memory: 1Gi}}\njvm: {heap: 1Gi}",
             "spec.jvm.heap",
