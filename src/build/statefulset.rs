@@ -138,6 +138,9 @@ fn container(cluster: &ValidCluster) -> Container {
         resources: spec.resources.clone(),
         readiness_probe: Some(probe(script(READY_SCRIPT), &spec.probes.readiness)),
         liveness_probe: Some(probe(script(LIVE_SCRIPT), &spec.probes.liveness)),
+        // The log tail becomes the termination message: recovery reads ZooKeeper's
+        // "cannot load the database" errors from it (optional data reset).
+        termination_message_policy: Some("FallbackToLogsOnError".to_string()),
         volume_mounts: Some(vec![
             mount("config-templates", TEMPLATE_DIR, true),
             mount("conf", CONF_DIR, false),

@@ -19,6 +19,9 @@ pub struct Context {
     pub quorum: QuorumWatchers,
     /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
     pub pdb_warned: Mutex<HashSet<String>>,
+    /// The last recovery decision told as an Event, per cluster uid: a decision that
+    /// holds for many passes (backoff, blocked, exhausted) is told once.
+    pub told_recovery: Mutex<HashMap<String, (String, String)>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<String, u32>>,
 }
@@ -39,6 +42,7 @@ impl Context {
             server,
             applied: AppliedCache::default(),
             pdb_warned: Mutex::default(),
+            told_recovery: Mutex::default(),
             failures: Mutex::default(),
         }
     }
@@ -58,6 +62,21 @@ impl Context {
     pub fn clear_failures(&self, key: &str) {
         if let Ok(mut f) = self.failures.lock() {
             f.remove(key);
+        }
+    }
+
+    /// True when `(reason, message)` differs from what was last told for the cluster;
+    /// remembers it. `None` forgets, so the next decision is told again.
+    pub fn first_telling(&self, uid: &str, told: Option<(String, String)>) -> bool {
+        let Ok(mut map) = self.told_recovery.lock() else {
+            return true;
+        };
+        match told {
+            None => {
+                map.remove(uid);
+                false
+            }
+            Some(told) => map.insert(uid.to_string(), told.clone()).as_ref() != Some(&told),
         }
     }
 

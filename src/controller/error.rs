@@ -19,6 +19,12 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("cannot restart {what}: {source}")]
+    Restart {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("cannot update the status: {0}")]
     Status(#[source] kube::Error),
     #[error("cannot encode {what}: {source}")]
@@ -37,6 +43,7 @@ impl Error {
             Self::Fetch { .. } => "FetchFailed",
             Self::Apply { .. } => "ApplyFailed",
             Self::Delete { .. } => "DeleteFailed",
+            Self::Restart { .. } => "RestartFailed",
             Self::Status(_) => "StatusUpdateFailed",
             Self::Encode { .. } => "EncodeFailed",
             Self::MissingMetadata(_) => "MissingMetadata",

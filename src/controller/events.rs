@@ -29,14 +29,19 @@ pub async fn tell_transitions(
         };
         // The member's pod as the related object: Events about different members stay
         // apart (the recorder folds repeats of one reason per object pair into a series).
-        let related = pod.map(|name| ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some(name),
-            namespace: Some(valid.namespace.clone()),
-            ..ObjectReference::default()
-        });
+        let related = pod.map(|name| pod_ref(valid, name));
         publish_related(ctx, cluster, &notice, related).await;
+    }
+}
+
+/// A member's pod as an Event's related object.
+pub fn pod_ref(valid: &ValidCluster, name: String) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: Some(name),
+        namespace: Some(valid.namespace.clone()),
+        ..ObjectReference::default()
     }
 }
 
@@ -56,7 +61,7 @@ pub async fn publish(ctx: &Context, cluster: &ZookeeperCluster, notice: &Notice)
     publish_related(ctx, cluster, notice, None).await;
 }
 
-async fn publish_related(
+pub async fn publish_related(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     notice: &Notice,

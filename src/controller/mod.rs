@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod quorum;
 mod reconcile;
+mod recovery;
 mod retention;
 
 pub use context::Context;

@@ -174,7 +174,7 @@ fn endpoints(cluster: &str, replicas: i32, pods: &[Pod]) -> Vec<MemberEndpoint> 
     out
 }
 
-fn pod_views(cluster: &str, replicas: i32, pods: &[Pod]) -> BTreeMap<MemberId, PodView> {
+pub(super) fn pod_views(cluster: &str, replicas: i32, pods: &[Pod]) -> BTreeMap<MemberId, PodView> {
     member_pods(cluster, replicas, pods)
         .map(|(id, pod)| (id, pod_view(pod)))
         .collect()

@@ -1,7 +1,8 @@
 //! The reconcile pipeline: fetch -> validate -> build (pure) -> apply -> observe ->
-//! status (pure) -> Events for transitions -> patch status only when it changed.
+//! recovery plan (pure) -> status (pure) -> patch status only when it changed ->
+//! recovery act (restart a member) -> Events for transitions and decisions.
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
@@ -17,6 +18,7 @@ use super::apply::sync_kind;
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
+use super::recovery;
 use super::retention;
 use crate::api::{ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
@@ -160,15 +162,30 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
+    let plan = recovery::plan(
+        cluster,
+        &valid,
+        &pods,
+        assessment.as_ref(),
+        SystemTime::now(),
+    );
     let observed = Observed {
         statefulset: statefulset.as_ref(),
         pods: &pods,
         quorum: assessment.as_ref(),
-        recovery: None,
+        recovery: plan.as_ref().map(|p| &p.report),
     };
     let next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    // The status persists a restart before the pod is deleted: an operator that stops
+    // in between finds it recorded and re-issues the same delete, never a second one.
     publish_status(cluster, ctx, next).await?;
-    Ok(Action::requeue(RESYNC))
+    let Some(plan) = plan else {
+        return Ok(Action::requeue(RESYNC));
+    };
+    recovery::act(ctx, cluster, &valid, &plan).await?;
+    Ok(Action::requeue(
+        plan.requeue.map_or(RESYNC, |d| d.min(RESYNC)),
+    ))
 }
 
 /// Applies every kind in order (configuration before the pods that read it); returns the

@@ -150,3 +150,38 @@ pub fn unix(t: SystemTime) -> u64 {
 pub fn at(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
+
+/// The next moment a decision may change without anything else changing: a failing
+/// member reaching a threshold, a stuck election reaching its limit, a restart timing out
+/// or a backoff ending. Health and pod changes wake the controller anyway; time does not.
+pub fn next_check(
+    policy: &RecoveryPolicy,
+    history: &RecoveryHistory,
+    now: SystemTime,
+) -> Option<SystemTime> {
+    let now_s = unix(now);
+    let threshold = policy
+        .not_serving_after
+        .min(policy.not_ready_after)
+        .as_secs();
+    let mut moments = Vec::new();
+    if let Some(since) = history.leaderless_since {
+        moments.push(since.saturating_add(policy.leaderless_after.as_secs()));
+    }
+    for m in history.members.values() {
+        if let Some(since) = m.failing_since {
+            moments.push(since.saturating_add(threshold));
+            moments.push(since.saturating_add(policy.not_ready_after.as_secs()));
+        }
+        if let Some(last) = m.last_restart {
+            let recent = m.recent_restarts(policy.window, now);
+            moments.push(last.saturating_add(policy.restart_timeout.as_secs()));
+            moments.push(last.saturating_add(policy.backoff(recent).as_secs()));
+            // The cap lifts when the oldest restart leaves the window.
+            if let Some(oldest) = m.restarts.first() {
+                moments.push(oldest.saturating_add(policy.window.as_secs()) + 1);
+            }
+        }
+    }
+    moments.into_iter().filter(|&t| t > now_s).min().map(at)
+}

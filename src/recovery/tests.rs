@@ -759,3 +759,46 @@ fn data_reset_only_when_asked_and_the_others_hold_quorum() {
         Some(Decision::Paused { member: 3, .. })
     ));
 }
+
+#[test]
+fn next_check_is_the_nearest_future_deadline() {
+    let policy = p();
+    let mut history = RecoveryHistory::default();
+    assert_eq!(
+        next_check(&policy, &history, now(0)),
+        None,
+        "nothing to wait for"
+    );
+
+    let failing = MemberHistory {
+        failing_since: Some(T0),
+        ..MemberHistory::default()
+    };
+    history.members.insert(2, failing);
+    assert_eq!(
+        next_check(&policy, &history, now(1)),
+        Some(now(policy.not_serving_after.as_secs())),
+        "the not-serving threshold comes first"
+    );
+    // Past both thresholds, nothing is due from that member any more.
+    assert_eq!(
+        next_check(&policy, &history, now(policy.not_ready_after.as_secs())),
+        None
+    );
+
+    let restarted = record_restart(&policy, &RecoveryHistory::default(), 1, None, now(0));
+    assert_eq!(
+        next_check(&policy, &restarted, now(1)),
+        Some(now(policy.backoff(1).as_secs())),
+        "the backoff ends before the restart timeout"
+    );
+    assert_eq!(
+        next_check(&policy, &restarted, now(policy.backoff(1).as_secs())),
+        Some(now(policy.restart_timeout.as_secs()))
+    );
+    assert_eq!(
+        next_check(&policy, &restarted, now(policy.restart_timeout.as_secs())),
+        Some(now(policy.window.as_secs() + 1)),
+        "then the restart leaving the window"
+    );
+}

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub status_patches: Counter,
+    /// Members restarted (or reset) by automatic recovery.
+    pub member_restarts: Family<ClusterLabels, Counter>,
     pub member_up: Family<MemberLabels, Gauge>,
     pub member_serving: Family<MemberLabels, Gauge>,
     pub member_leader: Family<MemberLabels, Gauge>,
@@ -74,6 +76,12 @@ impl Default for Metrics {
             "status_patches",
             "Status patches written",
             status_patches.clone(),
+        );
+        let member_restarts = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "member_restarts",
+            "Members restarted by automatic recovery",
+            member_restarts.clone(),
         );
         let member_up = Family::<MemberLabels, Gauge>::default();
         let member_serving = Family::<MemberLabels, Gauge>::default();
@@ -121,6 +129,7 @@ impl Default for Metrics {
             reconcile_errors,
             reconcile_duration,
             status_patches,
+            member_restarts,
             member_up,
             member_serving,
             member_leader,

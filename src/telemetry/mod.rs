@@ -4,5 +4,5 @@ mod metrics;
 mod server;
 
 pub use logging::{LogFormat, init_logging};
-pub use metrics::Metrics;
+pub use metrics::{ClusterLabels, Metrics};
 pub use server::{Readiness, serve};

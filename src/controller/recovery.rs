@@ -1,0 +1,256 @@
+//! Automatic recovery's I/O around the pure policy (`crate::recovery`):
+//! plan (pure, from the cluster, its pods and the assessment) -> the status persists the
+//! history -> act (delete the pod, with a uid precondition) -> tell the decision once.
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, Preconditions};
+use kube::{Resource, ResourceExt};
+
+use super::context::Context;
+use super::error::{Error, Result};
+use super::events;
+use super::quorum::pod_views;
+use crate::api::ZookeeperCluster;
+use crate::build::labels::pod_ordinal;
+use crate::build::statefulset::DATA_VOLUME;
+use crate::health::{EnsembleAssessment, MemberId};
+use crate::recovery::{
+    Decision, RecoveryHistory, RecoveryPolicy, corrupt_data, decide, decide_reset, exhausted,
+    next_check, observe, record_restart,
+};
+use crate::status::{RecoveryReport, notices::Notice};
+use crate::telemetry::ClusterLabels;
+use crate::validate::ValidCluster;
+
+/// One pass of recovery, decided but not yet acted on.
+#[derive(Debug)]
+pub struct RecoveryPlan {
+    /// For the status, which persists the history before anything is deleted.
+    pub report: RecoveryReport,
+    pub decision: Decision,
+    /// Deletes to issue: this pass's restart, and restarts recorded by an earlier pass
+    /// whose delete may not have been issued (the operator stopped in between).
+    deletes: Vec<Delete>,
+    /// When to look again although nothing else changes.
+    pub requeue: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Delete {
+    pod: String,
+    uid: String,
+    /// The member's volume claim, for a data reset.
+    claim: Option<String>,
+}
+
+/// Pure: what recovery does this pass. `None` until the first assessment is in (nothing
+/// is judged before every member was probed once).
+pub fn plan(
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    pods: &[Pod],
+    assessment: Option<&EnsembleAssessment>,
+    now: SystemTime,
+) -> Option<RecoveryPlan> {
+    let assessment = assessment?;
+    let policy = RecoveryPolicy::from_spec(&valid.spec.recovery, cluster.annotations());
+    // A pod on its way out must not count as the restarted member being back.
+    let live: Vec<Pod> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .cloned()
+        .collect();
+    let views = pod_views(&valid.name, valid.spec.replicas, &live);
+    let previous = cluster
+        .status
+        .as_ref()
+        .and_then(|s| s.recovery.clone())
+        .unwrap_or_default();
+    let mut history = observe(&previous, assessment, &views, now);
+    let corrupt = corrupt_members(&valid.name, &live, &policy);
+    let decision = decide_reset(&policy, &history, assessment, &views, &corrupt, now)
+        .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now));
+
+    let mut deletes = Vec::new();
+    let target = match &decision {
+        Decision::Restart { member, pod, .. } => Some((*member, pod, None)),
+        Decision::ResetData { member, pod, .. } => {
+            Some((*member, pod, Some(format!("{DATA_VOLUME}-{pod}"))))
+        }
+        _ => None,
+    };
+    if let Some((member, pod, claim)) = target {
+        let uid = live
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(pod.as_str()))
+            .and_then(|p| p.metadata.uid.clone());
+        history = record_restart(&policy, &history, member, uid.clone(), now);
+        if let Some(uid) = uid {
+            deletes.push(Delete {
+                pod: pod.clone(),
+                uid,
+                claim,
+            });
+        }
+    } else if policy.enabled && !policy.paused {
+        deletes.extend(unconfirmed(&history, &live));
+    }
+
+    let recent: BTreeMap<MemberId, usize> = history
+        .members
+        .iter()
+        .map(|(id, m)| (*id, m.recent_restarts(policy.window, now)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let requeue = next_check(&policy, &history, now)
+        .and_then(|t| t.duration_since(now).ok())
+        .map(|d| d.max(Duration::from_secs(1)));
+    Some(RecoveryPlan {
+        report: RecoveryReport {
+            exhausted: exhausted(&policy, &history, assessment, &views, now),
+            history,
+            recent,
+        },
+        decision,
+        deletes,
+        requeue,
+    })
+}
+
+/// Restarts recorded whose pod (same uid) still lives and is not terminating: the
+/// operator stopped between persisting the restart and deleting the pod.
+fn unconfirmed(history: &RecoveryHistory, live: &[Pod]) -> Vec<Delete> {
+    history
+        .members
+        .iter()
+        .filter_map(|(member, m)| {
+            let uid = m.incarnation.as_deref()?;
+            let pod = live
+                .iter()
+                .find(|p| p.metadata.uid.as_deref() == Some(uid))?;
+            history.restart_unconfirmed(*member, uid).then(|| Delete {
+                pod: pod.name_any(),
+                uid: uid.to_string(),
+                claim: None,
+            })
+        })
+        .collect()
+}
+
+/// Members whose container's last words say ZooKeeper cannot load its data.
+fn corrupt_members(cluster: &str, pods: &[Pod], policy: &RecoveryPolicy) -> BTreeSet<MemberId> {
+    if !policy.reset_corrupt_data {
+        return BTreeSet::new();
+    }
+    pods.iter()
+        .filter_map(|pod| {
+            let ordinal = pod_ordinal(cluster, &pod.name_any())?;
+            let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
+            let words = [
+                status.state.as_ref().and_then(|s| s.terminated.as_ref()),
+                status
+                    .last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref()),
+            ];
+            words
+                .iter()
+                .flatten()
+                .filter_map(|t| t.message.as_deref())
+                .any(corrupt_data)
+                .then(|| crate::build::labels::myid(ordinal))
+                .and_then(|id| u64::try_from(id).ok())
+        })
+        .collect()
+}
+
+/// Issues the plan's deletes (after the status persisted the history) and tells the
+/// decision as an Event, once per distinct decision.
+pub async fn act(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    plan: &RecoveryPlan,
+) -> Result<()> {
+    let decided = matches!(
+        plan.decision,
+        Decision::Restart { .. } | Decision::ResetData { .. }
+    );
+    for delete in &plan.deletes {
+        issue(ctx, valid, delete).await?;
+        if decided {
+            ctx.metrics
+                .member_restarts
+                .get_or_create(&ClusterLabels {
+                    namespace: valid.namespace.clone(),
+                    cluster: valid.name.clone(),
+                })
+                .inc();
+        }
+    }
+    tell(ctx, cluster, valid, &plan.decision).await;
+    Ok(())
+}
+
+async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<()> {
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(delete.uid.clone()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    if let Some(claim) = &delete.claim {
+        // The claim first: it stays (protected) until the pod is gone, then the
+        // StatefulSet creates the pod and a fresh claim together.
+        let claims: Api<PersistentVolumeClaim> =
+            Api::namespaced(ctx.client.clone(), &valid.namespace);
+        gone_is_fine(claims.delete(claim, &DeleteParams::default()).await).map_err(|source| {
+            Error::Restart {
+                what: format!("volume claim {claim}"),
+                source,
+            }
+        })?;
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
+    tracing::info!(cluster = %valid.name, pod = %delete.pod, "restarting member");
+    // Grace period from the pod: ZooKeeper gets its SIGTERM and time to close sessions.
+    gone_is_fine(pods.delete(&delete.pod, &params).await).map_err(|source| Error::Restart {
+        what: format!("pod {}", delete.pod),
+        source,
+    })
+}
+
+/// A delete that finds the object gone, or replaced (uid precondition failed, 409), has
+/// nothing left to do.
+fn gone_is_fine<T>(result: kube::Result<T>) -> kube::Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn tell(ctx: &Context, cluster: &ZookeeperCluster, valid: &ValidCluster, d: &Decision) {
+    let uid = cluster.meta().uid.clone().unwrap_or_default();
+    let Some(reason) = d.event_reason() else {
+        ctx.first_telling(&uid, None);
+        return;
+    };
+    let message = d.message();
+    if !ctx.first_telling(&uid, Some((reason.to_string(), message.clone()))) {
+        return;
+    }
+    let warning = !matches!(d, Decision::Restart { .. } | Decision::ResetData { .. });
+    let related = d
+        .member()
+        .map(|id| events::pod_ref(valid, crate::status::member_name(valid, id)));
+    let notice = Notice {
+        warning,
+        reason: reason.to_string(),
+        message,
+    };
+    events::publish_related(ctx, cluster, &notice, related).await;
+}
