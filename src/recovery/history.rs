@@ -17,7 +17,10 @@ use crate::health::{EnsembleAssessment, MemberId, PodView};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryHistory {
+    /// By myid. The schema says string keys: JSON object keys are strings, and
+    /// Kubernetes rejects the `patternProperties` an integer key would produce.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, MemberHistory>")]
     pub members: BTreeMap<MemberId, MemberHistory>,
     /// Since when the ensemble has had no leader (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
