@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
-use kube::{Client, ResourceExt};
 use support::*;
 use zk_testkit::controlplane::ControlPlane;
 use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
@@ -77,23 +77,6 @@ fn restarts(pod: &Pod) -> i32 {
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
         .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
-}
-
-/// How many times an Event was recorded (the recorder folds repeats into a series),
-/// optionally only those about one member's pod.
-async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&str>) -> i32 {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let Ok(list) = api.list(&ListParams::default()).await else {
-        return 0;
-    };
-    list.items
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .filter(|e| {
-            pod.is_none_or(|p| e.related.as_ref().and_then(|r| r.name.as_deref()) == Some(p))
-        })
-        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ use kube::runtime::events::Recorder;
 use super::apply::AppliedCache;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
+use crate::recovery::RecoveryHistory;
 use crate::telemetry::Metrics;
 
 pub struct Context {
@@ -22,6 +23,9 @@ pub struct Context {
     /// The last recovery decision told as an Event, per cluster uid: a decision that
     /// holds for many passes (backoff, blocked, exhausted) is told once.
     pub told_recovery: Mutex<HashMap<String, (String, String)>>,
+    /// The recovery history this operator persisted last, per cluster uid: the cached
+    /// cluster may not show it yet (see `crate::recovery::merged`).
+    pub recovery_written: Mutex<HashMap<String, RecoveryHistory>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<String, u32>>,
 }
@@ -43,6 +47,7 @@ impl Context {
             applied: AppliedCache::default(),
             pdb_warned: Mutex::default(),
             told_recovery: Mutex::default(),
+            recovery_written: Mutex::default(),
             failures: Mutex::default(),
         }
     }
@@ -77,6 +82,29 @@ impl Context {
                 false
             }
             Some(told) => map.insert(uid.to_string(), told.clone()).as_ref() != Some(&told),
+        }
+    }
+
+    pub fn written_recovery(&self, uid: &str) -> Option<RecoveryHistory> {
+        self.recovery_written.lock().ok()?.get(uid).cloned()
+    }
+
+    pub fn remember_recovery(&self, uid: &str, history: RecoveryHistory) {
+        if let Ok(mut map) = self.recovery_written.lock() {
+            map.insert(uid.to_string(), history);
+        }
+    }
+
+    /// Forgets per-cluster memory of clusters (by uid) that no longer exist.
+    pub fn retain_uids(&self, live: &HashSet<String>) {
+        if let Ok(mut m) = self.told_recovery.lock() {
+            m.retain(|uid, _| live.contains(uid));
+        }
+        if let Ok(mut m) = self.recovery_written.lock() {
+            m.retain(|uid, _| live.contains(uid));
+        }
+        if let Ok(mut m) = self.pdb_warned.lock() {
+            m.retain(|uid| live.contains(uid));
         }
     }
 

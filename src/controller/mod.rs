@@ -70,7 +70,7 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
 }
 
 /// Every 10 s: refreshes member gauges, and forgets clusters that no longer exist (their
-/// quorum watchers and applied-object cache).
+/// quorum watchers, applied-object cache and per-cluster memory).
 fn spawn_janitor(
     store: kube::runtime::reflector::Store<ZookeeperCluster>,
     ctx: Arc<Context>,
@@ -89,6 +89,8 @@ fn spawn_janitor(
             ctx.applied.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
+            let uids = store.state().iter().filter_map(|c| c.uid()).collect();
+            ctx.retain_uids(&uids);
         }
     })
 }

@@ -162,11 +162,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
+    let written = ctx.written_recovery(&valid.uid);
     let plan = recovery::plan(
         cluster,
         &valid,
         &pods,
         assessment.as_ref(),
+        written.as_ref(),
         SystemTime::now(),
     );
     let observed = Observed {
@@ -182,6 +184,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     let Some(plan) = plan else {
         return Ok(Action::requeue(RESYNC));
     };
+    ctx.remember_recovery(&valid.uid, plan.report.history.clone());
     recovery::act(ctx, cluster, &valid, &plan).await?;
     Ok(Action::requeue(
         plan.requeue.map_or(RESYNC, |d| d.min(RESYNC)),

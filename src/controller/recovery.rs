@@ -18,7 +18,7 @@ use crate::build::statefulset::DATA_VOLUME;
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::{
     Decision, RecoveryHistory, RecoveryPolicy, corrupt_data, decide, decide_reset, exhausted,
-    next_check, observe, record_restart,
+    merged, next_check, observe, record_restart,
 };
 use crate::status::{RecoveryReport, notices::Notice};
 use crate::telemetry::ClusterLabels;
@@ -52,6 +52,7 @@ pub fn plan(
     valid: &ValidCluster,
     pods: &[Pod],
     assessment: Option<&EnsembleAssessment>,
+    written: Option<&RecoveryHistory>,
     now: SystemTime,
 ) -> Option<RecoveryPlan> {
     let assessment = assessment?;
@@ -63,11 +64,12 @@ pub fn plan(
         .cloned()
         .collect();
     let views = pod_views(&valid.name, valid.spec.replicas, &live);
-    let previous = cluster
+    let cached = cluster
         .status
         .as_ref()
         .and_then(|s| s.recovery.clone())
         .unwrap_or_default();
+    let previous = merged(&cached, written);
     let mut history = observe(&previous, assessment, &views, now);
     let corrupt = corrupt_members(&valid.name, &live, &policy);
     let decision = decide_reset(&policy, &history, assessment, &views, &corrupt, now)

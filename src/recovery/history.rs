@@ -188,3 +188,40 @@ pub fn next_check(
     }
     moments.into_iter().filter(|&t| t > now_s).min().map(at)
 }
+
+/// The history read from the cluster combined with the one this operator persisted last.
+/// The cluster object may come from a cache that has not seen the last status write yet;
+/// deciding on it would forget a restart just issued and restart the member again.
+/// Restarts only accumulate, so per member the union of restarts and, for everything a
+/// restart resets, the entry with the newer restart is right whichever copy is newer.
+pub fn merged(cached: &RecoveryHistory, written: Option<&RecoveryHistory>) -> RecoveryHistory {
+    let Some(written) = written else {
+        return cached.clone();
+    };
+    let mut out = cached.clone();
+    for (id, w) in &written.members {
+        let entry = out.members.entry(*id).or_default();
+        let mut restarts: Vec<u64> = entry.restarts.iter().chain(&w.restarts).copied().collect();
+        restarts.sort_unstable();
+        restarts.dedup();
+        let newer = match w.last_restart.cmp(&entry.last_restart) {
+            std::cmp::Ordering::Greater => w.clone(),
+            std::cmp::Ordering::Less => entry.clone(),
+            std::cmp::Ordering::Equal => MemberHistory {
+                gone_since_restart: entry.gone_since_restart || w.gone_since_restart,
+                failing_since: min_some(entry.failing_since, w.failing_since),
+                ..entry.clone()
+            },
+        };
+        *entry = MemberHistory { restarts, ..newer };
+    }
+    out.leaderless_since = min_some(cached.leaderless_since, written.leaderless_since);
+    out
+}
+
+fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

@@ -30,6 +30,8 @@ mod tests;
 
 pub use decide::{decide, exhausted};
 pub use decision::{Decision, Problem, RestartReason, WaitCause};
-pub use history::{MemberHistory, RecoveryHistory, at, next_check, observe, record_restart, unix};
+pub use history::{
+    MemberHistory, RecoveryHistory, at, merged, next_check, observe, record_restart, unix,
+};
 pub use policy::RecoveryPolicy;
 pub use reset::{corrupt_data, decide_reset};

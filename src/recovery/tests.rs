@@ -802,3 +802,35 @@ fn next_check_is_the_nearest_future_deadline() {
         "then the restart leaving the window"
     );
 }
+
+#[test]
+fn a_stale_copy_never_forgets_a_restart() {
+    let policy = p();
+    let failing = MemberHistory {
+        failing_since: Some(T0),
+        ..MemberHistory::default()
+    };
+    let stale = RecoveryHistory {
+        members: BTreeMap::from([(2, failing)]),
+        leaderless_since: Some(T0 + 3),
+    };
+    let written = record_restart(&policy, &stale, 2, Some("uid-a".into()), now(10));
+    let m = merged(&stale, Some(&written));
+    assert_eq!(m, written, "the write is newer: it wins, restart and all");
+    assert_eq!(
+        merged(&written, Some(&stale)),
+        written,
+        "whichever side it is on"
+    );
+    assert_eq!(merged(&stale, None), stale);
+
+    // Both copies restarted the member at different times: the union of restarts, the
+    // rest from the newer restart.
+    let later = record_restart(&policy, &written, 2, Some("uid-b".into()), now(100));
+    let earlier_only = record_restart(&policy, &stale, 2, Some("uid-0".into()), now(5));
+    let m = merged(&earlier_only, Some(&later));
+    let member = m.member(2).expect("member 2");
+    assert_eq!(member.restarts, vec![T0 + 5, T0 + 10, T0 + 100]);
+    assert_eq!(member.incarnation.as_deref(), Some("uid-b"));
+    assert_eq!(member.failing_since, None, "reset by the newer restart");
+}

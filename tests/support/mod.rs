@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -171,4 +172,21 @@ pub fn condition(cluster: &ZookeeperCluster, type_: &str) -> Option<(String, Str
 
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// How many times an Event was recorded (the recorder folds repeats into a series),
+/// optionally only those about one member's pod.
+pub async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&str>) -> i32 {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return 0;
+    };
+    list.items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| {
+            pod.is_none_or(|p| e.related.as_ref().and_then(|r| r.name.as_deref()) == Some(p))
+        })
+        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
+        .sum()
 }
