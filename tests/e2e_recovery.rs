@@ -24,6 +24,7 @@ use support::*;
 use zk_testkit::controlplane::ControlPlane;
 use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
 use zookeeper_operator::api::{RECOVERY_PAUSED_ANNOTATION, ZookeeperCluster};
+use zookeeper_operator::telemetry::{LogFormat, init_logging};
 
 const WAIT: Duration = Duration::from_secs(180);
 const WORKLOAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/zk_workload.py");
@@ -104,18 +105,19 @@ fn recorded_restarts(c: &ZookeeperCluster, pod: &str) -> u32 {
 /// The kazoo workload: creates znodes continuously, records what was acknowledged, and
 /// follows members to their new addresses through a hosts file the test keeps current.
 struct Workload {
-    child: Child,
+    child: Option<Child>,
     dir: PathBuf,
     refresher: tokio::task::JoinHandle<()>,
 }
 
 impl Workload {
     async fn start(pods: Api<Pod>, cluster: &str) -> Self {
+        let namespace = pods.namespace().unwrap_or_default();
         let dir = std::env::temp_dir().join(format!(
-            "zk-workload-{cluster}-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos()
+            "zk-workload-{namespace}-{cluster}-{}",
+            std::process::id()
         ));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("workload dir");
         std::fs::write(dir.join("hosts"), connection(&pods, cluster).await).expect("hosts");
         let child = Command::new("/usr/bin/python3")
@@ -138,7 +140,7 @@ impl Workload {
             }
         });
         Self {
-            child,
+            child: Some(child),
             dir,
             refresher,
         }
@@ -165,16 +167,15 @@ impl Workload {
     }
 
     /// Stops the workload and checks every acknowledged write is still there.
-    async fn finish(self, pods: &Api<Pod>, cluster: &str) -> usize {
+    async fn finish(mut self, pods: &Api<Pod>, cluster: &str) -> usize {
         std::fs::write(self.dir.join("stop"), "").expect("stop file");
         self.refresher.abort();
-        let out = tokio::task::spawn_blocking(move || {
-            let out = self.child.wait_with_output().expect("workload exits");
-            (out, self.dir)
-        })
-        .await
-        .expect("join");
-        let (run, dir) = out;
+        let child = self.child.take().expect("workload running");
+        let run = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .expect("join")
+            .expect("workload exits");
+        let dir = self.dir.clone();
         let summary = String::from_utf8_lossy(&run.stdout).trim().to_string();
         println!("{cluster} workload: {summary}");
         assert!(run.status.success(), "workload failed: {summary}");
@@ -206,6 +207,17 @@ impl Workload {
     }
 }
 
+/// A test that fails midway must not leave its workload writing into the next test.
+impl Drop for Workload {
+    fn drop(&mut self) {
+        self.refresher.abort();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
@@ -224,6 +236,7 @@ const FAST_RECOVERY: &str = "  replicas: 3
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_members_are_restarted_safely() {
     install_crypto();
+    init_logging(LogFormat::Text);
     let cp = ControlPlane::start().await.expect("control plane starts");
     let client = cp.client();
     install_crd(&client).await;
@@ -424,6 +437,7 @@ async fn failed_members_are_restarted_safely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_reports_when_disabled_paused_or_exhausted() {
     install_crypto();
+    init_logging(LogFormat::Text);
     let cp = ControlPlane::start().await.expect("control plane starts");
     let client = cp.client();
     install_crd(&client).await;

@@ -242,6 +242,7 @@ async fn tell(ctx: &Context, cluster: &ZookeeperCluster, valid: &ValidCluster, d
         return;
     };
     let message = d.message();
+    tracing::info!(cluster = %valid.name, reason, %message, "recovery decision");
     if !ctx.first_telling(&uid, Some((reason.to_string(), message.clone()))) {
         return;
     }

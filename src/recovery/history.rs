@@ -191,37 +191,31 @@ pub fn next_check(
 
 /// The history read from the cluster combined with the one this operator persisted last.
 /// The cluster object may come from a cache that has not seen the last status write yet;
-/// deciding on it would forget a restart just issued and restart the member again.
-/// Restarts only accumulate, so per member the union of restarts and, for everything a
-/// restart resets, the entry with the newer restart is right whichever copy is newer.
+/// deciding on it would forget a restart just issued (and restart the member again) or
+/// resurrect a "failing since" that was cleared. While it leads, this operator is the only
+/// writer, so its own copy is the newest: it wins, except that restarts only accumulate
+/// (the union is kept) and a restart newer than its own (recorded by another writer)
+/// brings that restart's bookkeeping along.
 pub fn merged(cached: &RecoveryHistory, written: Option<&RecoveryHistory>) -> RecoveryHistory {
     let Some(written) = written else {
         return cached.clone();
     };
-    let mut out = cached.clone();
-    for (id, w) in &written.members {
+    let mut out = written.clone();
+    for (id, c) in &cached.members {
+        if c.restarts.is_empty() && c.last_restart.is_none() {
+            continue;
+        }
         let entry = out.members.entry(*id).or_default();
-        let mut restarts: Vec<u64> = entry.restarts.iter().chain(&w.restarts).copied().collect();
+        let mut restarts: Vec<u64> = entry.restarts.iter().chain(&c.restarts).copied().collect();
         restarts.sort_unstable();
         restarts.dedup();
-        let newer = match w.last_restart.cmp(&entry.last_restart) {
-            std::cmp::Ordering::Greater => w.clone(),
-            std::cmp::Ordering::Less => entry.clone(),
-            std::cmp::Ordering::Equal => MemberHistory {
-                gone_since_restart: entry.gone_since_restart || w.gone_since_restart,
-                failing_since: min_some(entry.failing_since, w.failing_since),
-                ..entry.clone()
-            },
-        };
-        *entry = MemberHistory { restarts, ..newer };
+        if c.last_restart > entry.last_restart {
+            *entry = MemberHistory {
+                failing_since: None,
+                ..c.clone()
+            };
+        }
+        entry.restarts = restarts;
     }
-    out.leaderless_since = min_some(cached.leaderless_since, written.leaderless_since);
     out
-}
-
-fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }

@@ -811,26 +811,36 @@ fn a_stale_copy_never_forgets_a_restart() {
         ..MemberHistory::default()
     };
     let stale = RecoveryHistory {
-        members: BTreeMap::from([(2, failing)]),
+        members: BTreeMap::from([(2, failing.clone()), (3, failing)]),
         leaderless_since: Some(T0 + 3),
     };
     let written = record_restart(&policy, &stale, 2, Some("uid-a".into()), now(10));
-    let m = merged(&stale, Some(&written));
-    assert_eq!(m, written, "the write is newer: it wins, restart and all");
     assert_eq!(
-        merged(&written, Some(&stale)),
+        merged(&stale, Some(&written)),
         written,
-        "whichever side it is on"
+        "the write is newer: it wins, restart and all"
     );
-    assert_eq!(merged(&stale, None), stale);
+    assert_eq!(
+        merged(&stale, None),
+        stale,
+        "nothing written: the cluster's copy"
+    );
 
-    // Both copies restarted the member at different times: the union of restarts, the
-    // rest from the newer restart.
+    // Member 3 recovered since (its entry dropped from what was written): the stale
+    // "failing since" must not come back, or a brief hiccup would look like a long outage.
+    let recovered = RecoveryHistory {
+        members: BTreeMap::from([(2, written.members[&2].clone())]),
+        leaderless_since: None,
+    };
+    assert_eq!(merged(&stale, Some(&recovered)), recovered);
+
+    // Another writer restarted member 2 later than this copy knows: the union of
+    // restarts, and that restart's bookkeeping.
     let later = record_restart(&policy, &written, 2, Some("uid-b".into()), now(100));
-    let earlier_only = record_restart(&policy, &stale, 2, Some("uid-0".into()), now(5));
-    let m = merged(&earlier_only, Some(&later));
+    let mine = record_restart(&policy, &stale, 2, Some("uid-0".into()), now(5));
+    let m = merged(&later, Some(&mine));
     let member = m.member(2).expect("member 2");
     assert_eq!(member.restarts, vec![T0 + 5, T0 + 10, T0 + 100]);
+    assert_eq!(member.last_restart, Some(T0 + 100));
     assert_eq!(member.incarnation.as_deref(), Some("uid-b"));
-    assert_eq!(member.failing_since, None, "reset by the newer restart");
 }
