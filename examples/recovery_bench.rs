@@ -101,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
     create_namespace(&client, NS).await;
     let cluster: ZookeeperCluster = serde_norway::from_str(&format!(
         "apiVersion: zookeeper.ensemble.dev/v1alpha1\nkind: ZookeeperCluster\n\
-         metadata: {{name: zk}}\nspec:\n  replicas: 3\n  recovery:\n    \
+         metadata: {{name: zk}}\nspec:\n  replicas: 3\n  \
+         probes: {{readiness: {{periodSeconds: 2, failureThreshold: 2}}}}\n  recovery:\n    \
          notServingAfterSeconds: {threshold}\n    backoffInitialSeconds: 1\n    \
          maxRestarts: 100\n    windowSeconds: 3600\n"
     ))?;

@@ -222,8 +222,11 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// Recovery spec for the tests: thresholds in seconds, so faults are acted on quickly.
+/// Recovery spec for the tests: thresholds in seconds, so faults are acted on quickly
+/// (a member unreachable from the operator is restarted once its own readiness probe
+/// agrees, hence the quick readiness probe).
 const FAST_RECOVERY: &str = "  replicas: 3
+  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
   recovery:
     notServingAfterSeconds: 5
     notReadyAfterSeconds: 30
@@ -454,6 +457,7 @@ async fn recovery_reports_when_disabled_paused_or_exhausted() {
         format!(
             "  replicas: 3
   storage: {{mode: Persistent, size: 1Gi}}
+  probes: {{readiness: {{periodSeconds: 2, failureThreshold: 2}}}}
   recovery:
     enabled: {enabled}
     notServingAfterSeconds: 5

@@ -89,8 +89,13 @@ pub(crate) fn verdict(
         return Verdict::Healthy;
     }
     let waiting_for_election = leaderless && view.role != Role::Down;
+    // Unreachable from the operator while its own readiness probe (srvr from inside the
+    // pod) still says it serves: two witnesses disagree, and the operator's network path
+    // is the likelier culprit. Restarting would not help; wait until the pod agrees.
+    let only_operator_sees_it = view.role == Role::Down && pod.ready;
     if !view.serving
         && !waiting_for_election
+        && !only_operator_sees_it
         && view.container_running()
         && unwell_for >= policy.not_serving_after
     {

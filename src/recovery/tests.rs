@@ -844,3 +844,34 @@ fn a_stale_copy_never_forgets_a_restart() {
     assert_eq!(member.last_restart, Some(T0 + 100));
     assert_eq!(member.incarnation.as_deref(), Some("uid-b"));
 }
+
+#[test]
+fn unreachable_only_from_the_operator_is_not_restarted_until_the_pod_agrees() {
+    // Member 3 does not answer the operator, but its own readiness probe still passes.
+    let a = ensemble(
+        vec![
+            member(1, Role::Leader, Some(5)),
+            member(2, Role::Follower, Some(5)),
+            member(3, Role::Down, None),
+        ],
+        vec![],
+    );
+    let mut pods = pods_for(&a);
+    pods.insert(3, running(3, true));
+    let (_, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 600);
+    assert_eq!(d, Decision::None, "the operator's view alone is not enough");
+    // Once the pod's probe agrees (not Ready), the outage counts from the first sighting.
+    pods.insert(3, running(3, false));
+    let (_, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 60);
+    assert!(
+        matches!(
+            d,
+            Decision::Restart {
+                member: 3,
+                reason: RestartReason::NotServing,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
