@@ -14,7 +14,9 @@ pub fn muted(alert: &Alert, quorum_lost: bool, restarting: &BTreeSet<String>) ->
         return true;
     }
     alert.alertname() != "RecoveryExhausted"
-        && alert.label("member").is_some_and(|m| restarting.contains(m))
+        && alert
+            .label("member")
+            .is_some_and(|m| restarting.contains(m))
 }
 
 /// Whether the cluster's QuorumLost alert is active (pending or firing).

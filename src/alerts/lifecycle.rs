@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use super::book::{
-    Alert, AlertBook, AlertSnapshot, AlertState, Delivered, MAX_ANNOTATION_CHARS,
-    MAX_BOOK_BYTES, Notification, Status, Told, cut,
+    Alert, AlertBook, AlertSnapshot, AlertState, Delivered, MAX_ANNOTATION_CHARS, MAX_BOOK_BYTES,
+    Notification, Status, Told, cut,
 };
 use super::fingerprint::fingerprint;
 use super::source::AlertSource;
@@ -278,7 +278,13 @@ fn tell(
     Some(snapshot(alert, fp, status, told == Told::Flapping, repeat))
 }
 
-fn snapshot(alert: &Alert, fp: &str, status: Status, flapping: bool, repeat: bool) -> AlertSnapshot {
+fn snapshot(
+    alert: &Alert,
+    fp: &str,
+    status: Status,
+    flapping: bool,
+    repeat: bool,
+) -> AlertSnapshot {
     let mut annotations = alert.annotations.clone();
     if flapping {
         annotations.insert(

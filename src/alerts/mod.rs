@@ -29,8 +29,8 @@ pub use book::{
 pub use fingerprint::{fingerprint, fingerprint_value};
 pub use flap::{FLAP_CHANGES, FLAP_QUIET_SECS, FLAP_WINDOW_SECS};
 pub use lifecycle::{
-    Evaluation, KEEP_RESOLVED_SECS, MAX_NOTIFICATION_AGE_SECS, Route, STALE_SECS, Timing,
-    evaluate, member_label,
+    Evaluation, KEEP_RESOLVED_SECS, MAX_NOTIFICATION_AGE_SECS, Route, STALE_SECS, Timing, evaluate,
+    member_label,
 };
 pub use source::AlertSource;
 pub use summary::{rfc3339, summary};

@@ -53,7 +53,9 @@ impl AlertSource {
             Fault::Overloaded {
                 what, value, limit, ..
             } => {
-                let mut a = s(Severity::Warning).value("value", value).value("limit", limit);
+                let mut a = s(Severity::Warning)
+                    .value("value", value)
+                    .value("limit", limit);
                 a.detail = Some(("what".into(), what.as_str().into()));
                 a
             }

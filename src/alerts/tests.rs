@@ -156,7 +156,9 @@ fn quorum_lost_mutes_member_down_of_the_same_cluster() {
     assert!(told.contains(&("QuorumLost", Status::Resolved)));
     assert!(told.contains(&("MemberDown", Status::Firing)));
     assert!(
-        !told.iter().any(|(n, _)| *n == "MemberDown" && last.alerts.len() == 1),
+        !told
+            .iter()
+            .any(|(n, _)| *n == "MemberDown" && last.alerts.len() == 1),
         "grouped with the resolved QuorumLost: {told:?}"
     );
 }
@@ -281,7 +283,10 @@ fn receivers_filter_by_severity_and_resolved() {
             })
             .collect()
     };
-    assert_eq!(heard("pager"), vec![("QuorumLost".to_string(), Status::Firing)]);
+    assert_eq!(
+        heard("pager"),
+        vec![("QuorumLost".to_string(), Status::Firing)]
+    );
     assert_eq!(
         heard("chat"),
         vec![

@@ -55,7 +55,18 @@ fn default_repeat_interval_seconds() -> i32 {
 
 /// How bad an alert is; receivers set the least they want to hear about.
 #[derive(
-    Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+    Deserialize,
+    Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    JsonSchema,
 )]
 pub enum Severity {
     Info,

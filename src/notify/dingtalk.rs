@@ -62,7 +62,9 @@ mod tests {
             "jcUpW0QmtKduN03n4JqQ0PBosVjqnM8gU7fIIvsDmCM="
         );
         let url = signed_url("https://oapi.example/robot/send?access_token=t", 1, "s");
-        assert!(url.starts_with("https://oapi.example/robot/send?access_token=t&timestamp=1&sign="));
+        assert!(
+            url.starts_with("https://oapi.example/robot/send?access_token=t&timestamp=1&sign=")
+        );
         assert!(!url.ends_with('='), "sign must be URL-encoded: {url}");
     }
 

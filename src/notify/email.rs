@@ -31,7 +31,9 @@ pub fn body(n: &Notification, external_url: &str) -> String {
         out.push_str(&format!("  fingerprint: {}\n\n", a.fingerprint));
     }
     if !external_url.is_empty() {
-        out.push_str(&format!("Sent by the ZooKeeper operator ({external_url}).\n"));
+        out.push_str(&format!(
+            "Sent by the ZooKeeper operator ({external_url}).\n"
+        ));
     } else {
         out.push_str("Sent by the ZooKeeper operator.\n");
     }
@@ -50,7 +52,11 @@ pub struct Smtp<'a> {
     pub timeout: Duration,
 }
 
-pub async fn send(smtp: &Smtp<'_>, n: &Notification, external_url: &str) -> Result<(), NotifyError> {
+pub async fn send(
+    smtp: &Smtp<'_>,
+    n: &Notification,
+    external_url: &str,
+) -> Result<(), NotifyError> {
     let config = |detail: String| NotifyError::Config {
         receiver: smtp.receiver.to_string(),
         detail,

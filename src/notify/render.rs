@@ -23,6 +23,7 @@ pub fn title(n: &Notification) -> String {
         .iter()
         .filter_map(|a| a.labels.get("alertname").map(String::as_str))
         .collect();
+    names.sort_unstable();
     names.dedup();
     let digest = if n.merged > 1 {
         format!(" (digest of {} messages)", n.merged)
@@ -82,10 +83,7 @@ pub fn common<'a>(
     for m in maps {
         common = Some(match common {
             None => m.clone(),
-            Some(c) => c
-                .into_iter()
-                .filter(|(k, v)| m.get(k) == Some(v))
-                .collect(),
+            Some(c) => c.into_iter().filter(|(k, v)| m.get(k) == Some(v)).collect(),
         });
     }
     common.unwrap_or_default()

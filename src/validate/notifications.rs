@@ -72,7 +72,12 @@ fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
                 "must be a Secret name",
             ));
         }
-        if s.key.is_empty() || !s.key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if s.key.is_empty()
+            || !s
+                .key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             errors.push(FieldError::new(
                 format!("{field}.key"),
                 "must be a Secret key (alphanumerics, '-', '_', '.')",
@@ -85,7 +90,10 @@ fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
             secret(format!("{at}.webhook.bearerTokenSecret"), t);
         }
         if let Some(b) = &w.basic_auth {
-            secret(format!("{at}.webhook.basicAuth.passwordSecret"), &b.password_secret);
+            secret(
+                format!("{at}.webhook.basicAuth.passwordSecret"),
+                &b.password_secret,
+            );
         }
     }
     if let Some(s) = &r.slack {
@@ -113,9 +121,11 @@ fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
                 format!("'{}' must be host:port", e.smarthost),
             ));
         }
-        for (field, addr) in std::iter::once(("from".to_string(), &e.from))
-            .chain(e.to.iter().enumerate().map(|(j, t)| (format!("to[{j}]"), t)))
-        {
+        for (field, addr) in std::iter::once(("from".to_string(), &e.from)).chain(
+            e.to.iter()
+                .enumerate()
+                .map(|(j, t)| (format!("to[{j}]"), t)),
+        ) {
             if addr.parse::<lettre::Address>().is_err() {
                 errors.push(FieldError::new(
                     format!("{at}.email.{field}"),
@@ -124,7 +134,10 @@ fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
             }
         }
         if e.to.is_empty() {
-            errors.push(FieldError::new(format!("{at}.email.to"), "needs an address"));
+            errors.push(FieldError::new(
+                format!("{at}.email.to"),
+                "needs an address",
+            ));
         }
     }
 }
