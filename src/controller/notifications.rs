@@ -180,10 +180,16 @@ struct SlotState {
 /// A cluster's slot and its delivery task, by (namespace, name).
 type Slots = HashMap<(String, String), (Arc<Slot>, tokio::task::JoinHandle<()>)>;
 
-struct Inner {
+/// What delivery tasks need. Kept apart from [`Inner`] so that tasks do not keep the
+/// notifier alive: dropping the last `Notifier` aborts them.
+struct Shared {
     client: Client,
     deliverer: Deliverer,
     defaults: DefaultReceivers,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
     slots: StdMutex<Slots>,
 }
 
@@ -197,9 +203,11 @@ impl Notifier {
     pub fn new(client: Client, deliverer: Deliverer, defaults: DefaultReceivers) -> Self {
         Self {
             inner: Arc::new(Inner {
-                client,
-                deliverer,
-                defaults,
+                shared: Arc::new(Shared {
+                    client,
+                    deliverer,
+                    defaults,
+                }),
                 slots: StdMutex::default(),
             }),
         }
@@ -222,10 +230,10 @@ impl Notifier {
         state.cluster = Some(cluster.clone());
         let book = match state.book.take() {
             Some(book) => book,
-            None => load(&self.inner.client, &namespace, &name).await?,
+            None => load(&self.inner.shared.client, &namespace, &name).await?,
         };
         let spec = cluster.spec.notifications.clone().unwrap_or_default();
-        let routes = routes(&spec, &self.inner.defaults);
+        let routes = routes(&spec, &self.inner.shared.defaults);
         let sources = faults.assessment.map(|a| {
             a.faults
                 .iter()
@@ -256,10 +264,12 @@ impl Notifier {
         // Keep the evaluated book even if the write fails: the next pass writes it.
         state.book = Some(next.clone());
         if changed {
-            save(&self.inner.client, cluster, &next).await?;
+            save(&self.inner.shared.client, cluster, &next).await?;
         }
         drop(state);
-        if !queued.is_empty() {
+        // Also when nothing new was queued: a book just loaded after a restart may hold
+        // notifications the task does not know about yet.
+        if !queued.is_empty() || !next.outbox.is_empty() {
             slot.wake.notify_one();
         }
         let failures = slot
@@ -301,7 +311,7 @@ impl Notifier {
             wake: Notify::new(),
             failures: StdMutex::default(),
         });
-        let task = tokio::spawn(deliver_loop(self.inner.clone(), slot.clone()));
+        let task = tokio::spawn(deliver_loop(self.inner.shared.clone(), slot.clone()));
         slots.insert(key, (slot.clone(), task));
         slot
     }
@@ -442,7 +452,7 @@ fn round_backoff(attempts: u32) -> u64 {
 }
 
 /// Delivers the slot's outbox until the task is aborted.
-async fn deliver_loop(inner: Arc<Inner>, slot: Arc<Slot>) {
+async fn deliver_loop(inner: Arc<Shared>, slot: Arc<Slot>) {
     let secrets = KubeSecrets(inner.client.clone());
     let mut buckets: HashMap<String, Bucket> = HashMap::new();
     loop {
@@ -457,17 +467,25 @@ async fn deliver_loop(inner: Arc<Inner>, slot: Arc<Slot>) {
 /// One round: every receiver's due notifications, within its rate limit. Returns how
 /// long to sleep when nothing else wakes the task.
 async fn deliver_due<R: SecretResolver>(
-    inner: &Inner,
+    inner: &Shared,
     slot: &Slot,
     secrets: &R,
     buckets: &mut HashMap<String, Bucket>,
 ) -> Duration {
     let now = unix(SystemTime::now());
-    let (due, cluster) = {
+    let (due, cluster, mut wait) = {
         let state = slot.state.lock().await;
         let Some(book) = state.book.as_ref() else {
             return IDLE_WAKE;
         };
+        // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
+        let wait = book
+            .outbox
+            .iter()
+            .filter(|n| n.not_before > now)
+            .map(|n| Duration::from_secs(n.not_before - now))
+            .min()
+            .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
         let mut by_receiver: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
         for n in book.outbox.iter().filter(|n| n.not_before <= now) {
             by_receiver
@@ -475,12 +493,11 @@ async fn deliver_due<R: SecretResolver>(
                 .or_default()
                 .push(n.clone());
         }
-        (by_receiver, state.cluster.clone())
+        (by_receiver, state.cluster.clone(), wait)
     };
     let Some(cluster) = cluster else {
         return IDLE_WAKE;
     };
-    let mut wait = IDLE_WAKE;
     for (receiver, notifications) in due {
         let ids = |ns: &[Notification]| ns.iter().map(|n| n.id).collect::<Vec<_>>();
         let Some((spec, secret_ns)) = receiver_spec(&cluster, &inner.defaults, &receiver) else {
@@ -547,7 +564,7 @@ fn record(slot: &Slot, error: NotifyError) {
 
 /// Removes delivered (or permanently failed) notifications and persists at once.
 async fn finish(
-    inner: &Inner,
+    inner: &Shared,
     slot: &Slot,
     cluster: &ZookeeperCluster,
     ids: &[u64],
@@ -564,7 +581,7 @@ async fn finish(
     }
 }
 
-async fn postpone(inner: &Inner, slot: &Slot, cluster: &ZookeeperCluster, ids: &[u64], secs: u64) {
+async fn postpone(inner: &Shared, slot: &Slot, cluster: &ZookeeperCluster, ids: &[u64], secs: u64) {
     let until = unix(SystemTime::now()) + secs;
     update(inner, slot, cluster, |book| {
         for id in ids {
@@ -575,7 +592,7 @@ async fn postpone(inner: &Inner, slot: &Slot, cluster: &ZookeeperCluster, ids: &
 }
 
 async fn update(
-    inner: &Inner,
+    inner: &Shared,
     slot: &Slot,
     cluster: &ZookeeperCluster,
     change: impl FnOnce(&mut AlertBook),
