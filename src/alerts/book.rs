@@ -13,6 +13,8 @@ use crate::api::Severity;
 pub const MAX_BOOK_BYTES: usize = 512 * 1024;
 /// Annotation values longer than this are cut: messages are for people, not logs.
 pub const MAX_ANNOTATION_CHARS: usize = 1024;
+/// `last_seen` only matters for staleness (an hour), so it is persisted this coarsely.
+pub const SEEN_GRANULARITY_SECS: u64 = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,6 +177,23 @@ impl AlertBook {
         serde_json::from_str(s)
     }
 
+    /// Equal in everything worth a write: states, what receivers were told, the outbox.
+    /// Ignores alert annotations (current values such as lag move with every pass) and
+    /// `last_seen` within [`SEEN_GRANULARITY_SECS`], so an active fault does not cost an
+    /// API write per reconcile. A restart then loads slightly older values, which the
+    /// next evaluation refreshes.
+    pub fn same_material(&self, other: &Self) -> bool {
+        fn material(book: &AlertBook) -> AlertBook {
+            let mut b = book.clone();
+            for a in b.alerts.values_mut() {
+                a.annotations.clear();
+                a.last_seen -= a.last_seen % SEEN_GRANULARITY_SECS;
+            }
+            b
+        }
+        material(self) == material(other)
+    }
+
     /// The first notification due at `now`, oldest first.
     pub fn due(&self, now: u64) -> Option<&Notification> {
         self.outbox.iter().find(|n| n.not_before <= now)
@@ -202,35 +221,43 @@ impl AlertBook {
     /// Keeps the serialized book under `max_bytes`: oldest resolved alerts go first (they
     /// only serve flap detection now), then the oldest notifications.
     pub fn bound(&mut self, max_bytes: usize) {
-        while self.to_json().len() > max_bytes {
+        // Serialize once, then subtract what each removal saves (a slight underestimate:
+        // keys and commas go too), so a full book costs one pass, not one per removal.
+        let mut size = self.to_json().len();
+        while size > max_bytes {
             let oldest_resolved = self
                 .alerts
                 .iter()
                 .filter(|(_, a)| a.state == AlertState::Resolved)
                 .min_by_key(|(_, a)| a.resolved_at.unwrap_or(0))
                 .map(|(fp, _)| fp.clone());
-            if let Some(fp) = oldest_resolved {
-                self.alerts.remove(&fp);
-                self.dropped_alerts += 1;
-            } else if !self.outbox.is_empty() {
-                self.outbox.remove(0);
-                self.dropped_notifications += 1;
-            } else {
-                // Only active alerts left: annotations are already cut, so this is many
-                // alerts; forget the oldest rather than fail to persist at all.
-                let Some(fp) = self
-                    .alerts
+            // Only active alerts left once resolved ones and the outbox are gone: forget
+            // the oldest rather than fail to persist at all.
+            let oldest_active = || {
+                self.alerts
                     .iter()
                     .min_by_key(|(_, a)| a.active_since)
                     .map(|(fp, _)| fp.clone())
-                else {
-                    return;
-                };
-                self.alerts.remove(&fp);
+            };
+            let saved = if let Some(fp) = oldest_resolved {
                 self.dropped_alerts += 1;
-            }
+                json_len(&self.alerts.remove(&fp))
+            } else if !self.outbox.is_empty() {
+                self.dropped_notifications += 1;
+                json_len(&self.outbox.remove(0))
+            } else if let Some(fp) = oldest_active() {
+                self.dropped_alerts += 1;
+                json_len(&self.alerts.remove(&fp))
+            } else {
+                return;
+            };
+            size = size.saturating_sub(saved.max(1));
         }
     }
+}
+
+fn json_len<T: Serialize>(value: &T) -> usize {
+    serde_json::to_string(value).map_or(0, |s| s.len())
 }
 
 /// Cuts a string to at most `max` characters, marking the cut.

@@ -260,7 +260,7 @@ impl Notifier {
             now,
         };
         let (next, queued) = alerts::evaluate(&book, &evaluation);
-        let changed = next != book;
+        let changed = !next.same_material(&book);
         // Keep the evaluated book even if the write fails: the next pass writes it.
         state.book = Some(next.clone());
         if changed {
