@@ -563,21 +563,35 @@ async fn smtp_server() -> SmtpServer {
     server
 }
 
-#[tokio::test]
-async fn email_arrives_in_a_real_smtp_server() {
-    let smtp = smtp_server().await;
-    let receiver = ResolvedReceiver {
+fn mail(
+    port: u16,
+    tls: SmtpTls,
+    to: &[&str],
+    credentials: Option<(String, SecretString)>,
+) -> ResolvedReceiver {
+    ResolvedReceiver {
         name: "mail".into(),
         timeout: Duration::from_secs(10),
         sink: Sink::Email {
             host: "127.0.0.1".into(),
-            port: smtp.port,
-            tls: SmtpTls::None,
+            port,
+            tls,
             from: "zookeeper-operator@example.com".into(),
-            to: vec!["oncall@example.com".into(), "dba@example.com".into()],
-            credentials: None,
+            to: to.iter().map(|t| t.to_string()).collect(),
+            credentials,
         },
-    };
+    }
+}
+
+#[tokio::test]
+async fn email_arrives_in_a_real_smtp_server() {
+    let smtp = smtp_server().await;
+    let receiver = mail(
+        smtp.port,
+        SmtpTls::None,
+        &["oncall@example.com", "dba@example.com"],
+        None,
+    );
     fast()
         .deliver(&receiver, &notification())
         .await
@@ -642,18 +656,12 @@ fn quoted_printable_decoded(raw: &str) -> String {
 #[tokio::test]
 async fn smtp_without_starttls_support_is_refused_when_required() {
     let smtp = smtp_server().await;
-    let receiver = ResolvedReceiver {
-        name: "mail".into(),
-        timeout: Duration::from_secs(10),
-        sink: Sink::Email {
-            host: "127.0.0.1".into(),
-            port: smtp.port,
-            tls: SmtpTls::StartTls,
-            from: "zookeeper-operator@example.com".into(),
-            to: vec!["oncall@example.com".into()],
-            credentials: Some(("u".into(), SecretString::new("pw-secret"))),
-        },
-    };
+    let receiver = mail(
+        smtp.port,
+        SmtpTls::StartTls,
+        &["oncall@example.com"],
+        Some(("u".into(), SecretString::new("pw-secret"))),
+    );
     let mut d = fast();
     d.policy.attempts = 1;
     let err = d
