@@ -32,7 +32,8 @@
 //! }
 //! // When a cluster is deleted (janitor): ctx.notifier.forget(namespace, name).
 //! ```
-//! Call `observe` on every reconcile: it writes the ConfigMap only when the book changed.
+//! Call `observe` on every reconcile: it writes the ConfigMap only when the book changed
+//! materially (states, what was told, the outbox; not moving values such as lag).
 //! The ConfigMap carries the cluster's name/instance labels and `component: alerts` but
 //! deliberately not `app.kubernetes.io/managed-by`: the applier deletes every
 //! managed-by-labelled, cluster-owned ConfigMap it did not build, and the controller's
