@@ -1,9 +1,11 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
+mod notifications;
 mod recovery;
 mod spec;
 mod status;
 
 pub use crd::{CrdError, crd_yaml, strip_cel_validations};
+pub use notifications::*;
 pub use spec::*;
 pub use status::*;

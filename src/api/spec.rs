@@ -85,6 +85,10 @@ pub struct ZookeeperClusterSpec {
         pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
     ))]
     pub cluster_domain: String,
+
+    /// Who is told about faults (webhook, Slack, DingTalk, email), and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<super::notifications::NotificationsSpec>,
 }
 
 fn default_replicas() -> i32 {

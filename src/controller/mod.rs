@@ -3,6 +3,7 @@ mod apply;
 mod context;
 mod error;
 mod events;
+pub mod notifications;
 mod quorum;
 mod reconcile;
 mod recovery;

@@ -2,10 +2,12 @@
 //! so an invalid spec on any server ends in `InvalidSpec` rather than a broken ensemble.
 mod immutable;
 mod names;
+mod notifications;
 mod quantity;
 mod rules;
 
 pub use immutable::check_immutable;
+pub use notifications::{check_notifications, check_receivers};
 pub use quantity::parse_quantity;
 
 use crate::api::{ZookeeperCluster, ZookeeperClusterSpec};

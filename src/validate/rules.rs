@@ -130,6 +130,9 @@ pub fn check_spec(spec: &ZookeeperClusterSpec) -> Vec<FieldError> {
             format!("'{}' is not a DNS domain", spec.cluster_domain),
         );
     }
+    if let Some(notifications) = &spec.notifications {
+        errors.extend(super::notifications::check_notifications(notifications));
+    }
     errors
 }
 

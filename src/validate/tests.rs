@@ -246,3 +246,83 @@ fn storage_cannot_change_under_a_live_statefulset() {
     }
     assert!(check_immutable(&cluster("storage: {storageClassName: slow}").spec, None).is_empty());
 }
+
+#[test]
+fn invalid_notifications_name_their_field() {
+    let hook = "webhook: {urlSecret: {name: hooks, key: url}}";
+    let cases: &[(String, &str)] = &[
+        (
+            format!("notifications: {{receivers: [{{name: a, {hook}}}, {{name: a, {hook}}}]}}"),
+            "spec.notifications.receivers[1].name",
+        ),
+        (
+            "notifications: {receivers: [{name: a}]}".to_string(),
+            "spec.notifications.receivers[0]",
+        ),
+        (
+            format!(
+                "notifications: {{receivers: [{{name: a, {hook}, slack: {{urlSecret: {{name: s, key: u}}}}}}]}}"
+            ),
+            "spec.notifications.receivers[0]",
+        ),
+        (
+            format!("notifications: {{receivers: [{{name: Bad_Name, {hook}}}]}}"),
+            "spec.notifications.receivers[0].name",
+        ),
+        (
+            "notifications: {receivers: [{name: a, webhook: {urlSecret: {name: 'Not A Secret', key: url}}}]}".to_string(),
+            "spec.notifications.receivers[0].webhook.urlSecret.name",
+        ),
+        (
+            "notifications: {receivers: [{name: a, dingtalk: {urlSecret: {name: d, key: url}, signingSecret: {name: d, key: 'bad key!'}}}]}".to_string(),
+            "spec.notifications.receivers[0].dingtalk.signingSecret.key",
+        ),
+        (
+            "notifications: {receivers: [{name: m, email: {smarthost: 'mail.example', from: a@b.c, to: [x@y.z]}}]}".to_string(),
+            "spec.notifications.receivers[0].email.smarthost",
+        ),
+        (
+            "notifications: {receivers: [{name: m, email: {smarthost: 'mail:25', from: 'not-an-address', to: [x@y.z]}}]}".to_string(),
+            "spec.notifications.receivers[0].email.from",
+        ),
+        (
+            "notifications: {receivers: [{name: m, email: {smarthost: 'mail:25', from: a@b.c, to: [x@y.z], passwordSecret: {name: p, key: pw}}}]}".to_string(),
+            "spec.notifications.receivers[0].email.username",
+        ),
+        (
+            "notifications: {forSeconds: -1}".to_string(),
+            "spec.notifications.forSeconds",
+        ),
+        (
+            "notifications: {repeatIntervalSeconds: 5}".to_string(),
+            "spec.notifications.repeatIntervalSeconds",
+        ),
+    ];
+    for (yaml, field) in cases {
+        match validate(&cluster(yaml)) {
+            Err(ValidationError::InvalidSpec(errors)) => assert!(
+                errors.iter().any(|e| e.field == *field),
+                "{yaml}: expected an error on {field}, got {errors:?}"
+            ),
+            other => panic!("{yaml}: expected InvalidSpec, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_full_notifications_spec_is_valid_with_defaults() {
+    let valid = validate(&cluster(
+        "notifications:\n  receivers:\n  - name: hook\n    webhook: {urlSecret: {name: hooks, key: url}, basicAuth: {username: u, passwordSecret: {name: hooks, key: pw}}}\n  - name: chat\n    minSeverity: Critical\n    slack: {urlSecret: {name: slack, key: url}}\n  - name: dd\n    dingtalk: {urlSecret: {name: dd, key: url}, signingSecret: {name: dd, key: secret}}\n  - name: mail\n    sendResolved: false\n    email: {smarthost: 'smtp.example.com:587', from: zk@example.com, to: [oncall@example.com], username: zk, passwordSecret: {name: smtp, key: password}}",
+    ))
+    .expect("valid");
+    let n = valid.spec.notifications.expect("set");
+    assert!(n.use_default_receivers);
+    assert_eq!((n.for_seconds, n.repeat_interval_seconds), (30, 14400));
+    assert_eq!(n.receivers.len(), 4);
+    assert_eq!(n.receivers[1].min_severity, crate::api::Severity::Critical);
+    assert!(n.receivers[0].send_resolved && !n.receivers[3].send_resolved);
+    assert_eq!(
+        n.receivers[3].email.as_ref().map(|e| e.tls),
+        Some(crate::api::SmtpTls::StartTls)
+    );
+}

@@ -13,9 +13,10 @@ log() { echo "[install-deps] $*" >&2; }
 #   openssl             the control plane's CA, serving cert and service-account key
 #   zookeeper           ZooKeeper 3.8 (jar, zkCli.sh) run by the test kubelet; no service
 #   python3-kazoo       a real ZooKeeper client for end-to-end checks
+#   python3-aiosmtpd    a real SMTP server process the email notification tests deliver to
 #   iproute2 util-linux procps   network namespaces, nsenter/unshare, ps/kill for the kubelet
 #   ca-certificates     TLS to Debian mirrors on minimal images
-pkgs=(etcd-server openssl zookeeper python3-kazoo iproute2 util-linux procps ca-certificates)
+pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates)
 
 missing=()
 for p in "${pkgs[@]}"; do

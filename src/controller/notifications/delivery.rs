@@ -1,0 +1,197 @@
+//! The per-cluster delivery task: sends what is due in the book's outbox, within each
+//! receiver's rate limit, and persists after every delivery.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{DEFAULT_PREFIX, DefaultReceivers, IDLE_WAKE, Shared, Slot};
+use crate::alerts::{AlertBook, Notification};
+use crate::api::{ReceiverSpec, ZookeeperCluster};
+use crate::notify::ratelimit::{Bucket, RateLimit, plan};
+use crate::notify::{NotifyError, resolve};
+use crate::recovery::unix;
+use kube::ResourceExt;
+
+/// Backoff between delivery rounds of one notification: 10 s doubling to 10 min.
+pub(super) fn round_backoff(attempts: u32) -> u64 {
+    (10u64 << attempts.min(6)).min(600)
+}
+
+/// Delivers the slot's outbox until the task is aborted.
+pub(super) async fn deliver_loop(inner: Arc<Shared>, slot: Arc<Slot>) {
+    let mut buckets: HashMap<String, Bucket> = HashMap::new();
+    loop {
+        let wait = deliver_due(&inner, &slot, &mut buckets).await;
+        tokio::select! {
+            _ = slot.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One round: every receiver's due notifications, within its rate limit. Returns how
+/// long to sleep when nothing else wakes the task.
+async fn deliver_due(
+    inner: &Shared,
+    slot: &Slot,
+    buckets: &mut HashMap<String, Bucket>,
+) -> Duration {
+    let now = unix(SystemTime::now());
+    let (due, cluster, mut wait) = {
+        let state = slot.state.lock().await;
+        let Some(book) = state.book.as_ref() else {
+            return IDLE_WAKE;
+        };
+        // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
+        let wait = book
+            .outbox
+            .iter()
+            .filter(|n| n.not_before > now)
+            .map(|n| Duration::from_secs(n.not_before - now))
+            .min()
+            .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
+        let mut by_receiver: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
+        for n in book.outbox.iter().filter(|n| n.not_before <= now) {
+            by_receiver
+                .entry(n.receiver.clone())
+                .or_default()
+                .push(n.clone());
+        }
+        (by_receiver, state.cluster.clone(), wait)
+    };
+    let Some(cluster) = cluster else {
+        return IDLE_WAKE;
+    };
+    for (receiver, notifications) in due {
+        let ids = |ns: &[Notification]| ns.iter().map(|n| n.id).collect::<Vec<_>>();
+        let Some((spec, secret_ns)) = receiver_spec(&cluster, &inner.defaults, &receiver) else {
+            // The receiver was removed from the spec: nobody is left to tell.
+            finish(inner, slot, &cluster, &ids(&notifications), None).await;
+            continue;
+        };
+        let resolved = match resolve(spec, &receiver, &secret_ns, &inner.secrets).await {
+            Ok(r) => r,
+            Err(error) => {
+                // Keep them: fixing the Secret delivers what is queued.
+                let first = notifications.iter().all(|n| n.attempts == 0);
+                postpone(inner, slot, &cluster, &ids(&notifications), 60).await;
+                if first {
+                    record(slot, error);
+                }
+                continue;
+            }
+        };
+        let bucket = buckets.entry(receiver.clone()).or_insert_with(|| {
+            Bucket::new(RateLimit::for_sink(resolved.sink.kind()), Instant::now())
+        });
+        let batch = plan(notifications, bucket.available(Instant::now()));
+        if batch.is_empty() {
+            wait = wait.min(bucket.wait());
+        }
+        for n in batch {
+            if !bucket.take(Instant::now()) {
+                wait = wait.min(bucket.wait());
+                break;
+            }
+            let covered = if n.merged_ids.is_empty() {
+                vec![n.id]
+            } else {
+                n.merged_ids.clone()
+            };
+            match inner.deliverer.deliver(&resolved, &n).await {
+                Ok(()) => finish(inner, slot, &cluster, &covered, None).await,
+                Err(error) if error.is_transient() => {
+                    let after = error
+                        .retry_after()
+                        .map_or(round_backoff(n.attempts), |d| d.as_secs().max(1));
+                    postpone(inner, slot, &cluster, &covered, after).await;
+                    if n.attempts == 0 {
+                        record(slot, error);
+                    }
+                }
+                Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
+            }
+        }
+    }
+    wait
+}
+
+fn record(slot: &Slot, error: NotifyError) {
+    tracing::warn!(%error, reason = error.reason(), "notification not delivered");
+    if let Ok(mut f) = slot.failures.lock() {
+        // Bounded: reconcile drains it, but may not run for a while.
+        if f.len() < 32 {
+            f.push(error);
+        }
+    }
+}
+
+/// Removes delivered (or permanently failed) notifications and persists at once.
+async fn finish(
+    inner: &Shared,
+    slot: &Slot,
+    cluster: &ZookeeperCluster,
+    ids: &[u64],
+    failure: Option<NotifyError>,
+) {
+    update(inner, slot, cluster, |book| {
+        for id in ids {
+            book.remove(*id);
+        }
+    })
+    .await;
+    if let Some(error) = failure {
+        record(slot, error);
+    }
+}
+
+async fn postpone(inner: &Shared, slot: &Slot, cluster: &ZookeeperCluster, ids: &[u64], secs: u64) {
+    let until = unix(SystemTime::now()) + secs;
+    update(inner, slot, cluster, |book| {
+        for id in ids {
+            book.postpone(*id, until);
+        }
+    })
+    .await;
+}
+
+async fn update(
+    inner: &Shared,
+    slot: &Slot,
+    cluster: &ZookeeperCluster,
+    change: impl FnOnce(&mut AlertBook),
+) {
+    let mut state = slot.state.lock().await;
+    let Some(book) = state.book.as_mut() else {
+        return;
+    };
+    change(book);
+    if let Err(error) = inner.store.save(cluster, book).await {
+        // The in-memory book is right; the next successful write carries it.
+        tracing::warn!(%error, "cannot persist the alert book after a delivery");
+    }
+}
+
+/// The receiver spec and the namespace of its Secrets, by book name.
+fn receiver_spec<'a>(
+    cluster: &'a ZookeeperCluster,
+    defaults: &'a DefaultReceivers,
+    name: &str,
+) -> Option<(&'a ReceiverSpec, String)> {
+    let spec = cluster.spec.notifications.as_ref();
+    if let Some(default) = name.strip_prefix(DEFAULT_PREFIX) {
+        if !spec.is_none_or(|s| s.use_default_receivers) {
+            return None;
+        }
+        return defaults
+            .receivers
+            .iter()
+            .find(|r| r.name == default)
+            .map(|r| (r, defaults.namespace.clone()));
+    }
+    spec?
+        .receivers
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| (r, cluster.namespace().unwrap_or_default()))
+}

@@ -1,0 +1,135 @@
+//! One HTTP POST, classified: success, retry (5xx/408/429, transport errors), or
+//! permanent rejection (other 4xx). Errors never carry the URL (it holds tokens).
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::error::NotifyError;
+
+/// Sends `request`; returns the response body on 2xx.
+pub async fn post(receiver: &str, request: reqwest::RequestBuilder) -> Result<String, NotifyError> {
+    let unavailable = |detail: String, retry_after| NotifyError::Unavailable {
+        receiver: receiver.to_string(),
+        detail,
+        retry_after,
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| unavailable(transport_error(e), None))?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    match classify(status) {
+        Class::Success => Ok(body),
+        Class::Retry => Err(unavailable(
+            format!("HTTP {}: {}", status.as_u16(), snippet(&body)),
+            retry_after,
+        )),
+        Class::Reject => Err(NotifyError::Rejected {
+            receiver: receiver.to_string(),
+            detail: format!("HTTP {}: {}", status.as_u16(), snippet(&body)),
+        }),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Success,
+    Retry,
+    Reject,
+}
+
+/// Alertmanager's rule: 5xx, 408 and 429 are worth retrying; other 4xx are not.
+pub fn classify(status: StatusCode) -> Class {
+    if status.is_success() {
+        Class::Success
+    } else if status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+    {
+        Class::Retry
+    } else if status.is_client_error() {
+        Class::Reject
+    } else {
+        // 1xx/3xx left over after redirects: odd, but may pass.
+        Class::Retry
+    }
+}
+
+/// `Retry-After` in seconds (the form Slack and most APIs use); HTTP dates are ignored
+/// and the backoff applies instead.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn transport_error(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    // without_url: the URL is a credential. The causes say what went wrong.
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    format!("{kind}: {detail}")
+}
+
+/// The first 200 characters of a reply, for the error message.
+fn snippet(body: &str) -> String {
+    crate::alerts::cut_text(body.trim(), 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn statuses_are_classified_like_alertmanager() {
+        assert_eq!(classify(StatusCode::OK), Class::Success);
+        assert_eq!(classify(StatusCode::NO_CONTENT), Class::Success);
+        for s in [500, 502, 503, 408, 429] {
+            assert_eq!(
+                classify(StatusCode::from_u16(s).expect("status")),
+                Class::Retry,
+                "{s}"
+            );
+        }
+        for s in [400, 401, 403, 404, 410, 422] {
+            assert_eq!(
+                classify(StatusCode::from_u16(s).expect("status")),
+                Class::Reject,
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

@@ -1,0 +1,293 @@
+//! The notification driver with in-memory books and static Secrets against a real HTTP
+//! receiver: rate-limited excess becomes one digest; a receiver with a missing Secret or
+//! one that rejects fails alone, reported for Events, while the others get their message.
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use serde_json::{Value, json};
+use zookeeper_operator::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
+use zookeeper_operator::api::{Severity, ZookeeperCluster};
+use zookeeper_operator::controller::notifications::{
+    BookStore, DefaultReceivers, FaultInput, MemoryBooks, Notifier, Secrets,
+};
+use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
+use zookeeper_operator::notify::{Deliverer, RetryPolicy, StaticSecrets};
+
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// Records every request; paths under /bad get a 400.
+async fn server() -> (String, Seen) {
+    async fn record(State(seen): State<Seen>, uri: Uri, body: Bytes) -> StatusCode {
+        let path = uri.path().to_string();
+        let bad = path.starts_with("/bad");
+        seen.lock()
+            .expect("lock")
+            .push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+        if bad {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        }
+    }
+    let seen: Seen = Arc::default();
+    let app = Router::new().fallback(record).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+fn cluster(receivers: Value) -> ZookeeperCluster {
+    serde_json::from_value(json!({
+        "apiVersion": "zookeeper.ensemble.dev/v1alpha1",
+        "kind": "ZookeeperCluster",
+        "metadata": {"name": "zk", "namespace": "prod", "uid": "u-1"},
+        "spec": {"replicas": 5, "notifications": {"forSeconds": 0, "receivers": receivers}}
+    }))
+    .expect("cluster")
+}
+
+/// Five members, those in `down` down.
+fn assessment(down: &[u64]) -> EnsembleAssessment {
+    let members = (1..=5)
+        .map(|id| MemberAssessment {
+            id,
+            name: format!("zk-{}", id - 1),
+            address: String::new(),
+            role: if down.contains(&id) {
+                Role::Down
+            } else {
+                Role::Follower
+            },
+            voter: true,
+            serving: !down.contains(&id),
+            zxid: None,
+            epoch: None,
+            lag: None,
+            reason: None,
+            restarts: None,
+            outstanding_requests: None,
+            avg_latency_ms: None,
+        })
+        .collect();
+    EnsembleAssessment {
+        members,
+        leader: Some(1),
+        epoch: Some(1),
+        voters: 5,
+        serving_voters: 5 - down.len(),
+        majority: 3,
+        quorum: true,
+        election_in_progress: false,
+        split_brain: vec![],
+        lagging: vec![],
+        overloaded: vec![],
+        faults: down
+            .iter()
+            .map(|m| Fault::MemberDown {
+                member: *m,
+                reason: "connection refused".into(),
+            })
+            .collect(),
+    }
+}
+
+fn notifier(books: &MemoryBooks, secrets: StaticSecrets) -> Notifier {
+    let deliverer = Deliverer::new(
+        RetryPolicy {
+            attempts: 1,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(10),
+            max_retry_after: Duration::from_secs(1),
+        },
+        "",
+    )
+    .expect("client");
+    Notifier::with_backends(
+        BookStore::Memory(books.clone()),
+        Secrets::Static(secrets),
+        deliverer,
+        DefaultReceivers::default(),
+    )
+}
+
+async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn slack_backlog_beyond_its_rate_goes_out_as_one_digest() {
+    let (url, seen) = server().await;
+    let secrets = StaticSecrets::default().with("prod", "chat", "url", &format!("{url}/slack"));
+    let zk =
+        cluster(json!([{"name": "chat", "slack": {"urlSecret": {"name": "chat", "key": "url"}}}]));
+    // A backlog from before a restart: members 1..5 went down one after the other and
+    // each got its own queued message.
+    let routes = [Route {
+        receiver: "chat".into(),
+        min_severity: Severity::Warning,
+        send_resolved: true,
+    }];
+    let none = BTreeSet::new();
+    let mut book = AlertBook::default();
+    let now = SystemTime::now() - Duration::from_secs(60);
+    for i in 1..=5u64 {
+        let sources: Vec<AlertSource> = assessment(&(1..=i).collect::<Vec<_>>())
+            .faults
+            .iter()
+            .map(AlertSource::from_fault)
+            .collect();
+        book = alerts::evaluate(
+            &book,
+            &Evaluation {
+                namespace: "prod",
+                cluster: "zk",
+                sources: Some(&sources),
+                members: None,
+                restarting: &none,
+                routes: &routes,
+                timing: Timing {
+                    for_secs: 0,
+                    repeat_secs: 3600,
+                },
+                now: now + Duration::from_secs(i),
+            },
+        )
+        .0;
+    }
+    assert_eq!(book.outbox.len(), 5);
+    let books: MemoryBooks = Arc::default();
+    books
+        .lock()
+        .expect("lock")
+        .insert(("prod".into(), "zk".into()), book);
+
+    let n = notifier(&books, secrets);
+    let all_down = assessment(&[1, 2, 3, 4, 5]);
+    n.observe(
+        &zk,
+        &FaultInput {
+            assessment: Some(&all_down),
+            decisions: &[],
+            restarting: &none,
+        },
+        SystemTime::now(),
+    )
+    .await
+    .expect("observe");
+    wait_until("the digest", || !seen.lock().expect("lock").is_empty()).await;
+    wait_until("the outbox to empty", || {
+        books.lock().expect("lock")[&("prod".to_string(), "zk".to_string())]
+            .outbox
+            .is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen.len(),
+        1,
+        "Slack allows one message now: one digest, {seen:?}"
+    );
+    let text = seen[0].1["text"].as_str().expect("text");
+    assert_eq!(
+        text,
+        "[FIRING:5] prod/zk: MemberDown (digest of 5 messages)"
+    );
+    let lines = seen[0].1["attachments"][0]["text"].as_str().expect("lines");
+    for m in 0..5 {
+        assert!(lines.contains(&format!("MemberDown zk-{m} ")), "{lines}");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_fails_alone_and_is_reported() {
+    let (url, seen) = server().await;
+    let secrets = StaticSecrets::default()
+        .with("prod", "hooks", "good", &format!("{url}/good?token=s3cr3t"))
+        .with("prod", "hooks", "bad", &format!("{url}/bad?token=s3cr3t"));
+    let zk = cluster(json!([
+        {"name": "good", "webhook": {"urlSecret": {"name": "hooks", "key": "good"}}},
+        {"name": "nosecret", "slack": {"urlSecret": {"name": "missing", "key": "url"}}},
+        {"name": "bad", "webhook": {"urlSecret": {"name": "hooks", "key": "bad"}}}
+    ]));
+    let books: MemoryBooks = Arc::default();
+    let n = notifier(&books, secrets);
+    let none = BTreeSet::new();
+    let down = assessment(&[2]);
+    let faults = FaultInput {
+        assessment: Some(&down),
+        decisions: &[],
+        restarting: &none,
+    };
+    let report = n
+        .observe(&zk, &faults, SystemTime::now())
+        .await
+        .expect("observe");
+    assert_eq!((report.status.firing, report.status.undelivered), (1, 3));
+    wait_until("good and bad to be tried", || {
+        seen.lock().expect("lock").len() == 2
+    })
+    .await;
+    let paths: BTreeSet<String> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(p, _)| p.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from(["/bad".to_string(), "/good".to_string()])
+    );
+    wait_until("the book to settle", || {
+        books.lock().expect("lock")[&("prod".to_string(), "zk".to_string())]
+            .outbox
+            .iter()
+            .all(|n| n.receiver == "nosecret")
+    })
+    .await;
+    let report = n
+        .observe(&zk, &faults, SystemTime::now())
+        .await
+        .expect("observe");
+    let mut reasons: Vec<(String, &str)> = report
+        .failures
+        .iter()
+        .map(|f| (f.receiver().to_string(), f.reason()))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            ("bad".to_string(), "NotificationFailed"),
+            ("nosecret".to_string(), "NotificationSecretInvalid")
+        ]
+    );
+    assert!(
+        report
+            .failures
+            .iter()
+            .all(|f| !f.to_string().contains("s3cr3t"))
+    );
+    // The one without its Secret keeps its message for when the Secret appears.
+    assert_eq!(report.status.undelivered, 1);
+    assert!(
+        n.observe(&zk, &faults, SystemTime::now())
+            .await
+            .expect("observe")
+            .failures
+            .is_empty(),
+        "reported once"
+    );
+}
