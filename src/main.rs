@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use zookeeper_operator::controller::notifications::DefaultReceivers;
 use zookeeper_operator::controller::{self, Scope, Settings};
 use zookeeper_operator::leader::{Elector, LeaderState};
 use zookeeper_operator::observe::{WatcherConfig, probe_command};
@@ -69,6 +70,11 @@ struct RunArgs {
     /// A member silent this long (frozen, partitioned) is reported down, in seconds.
     #[arg(long, env = "MEMBER_PROBE_TIMEOUT", default_value = "2")]
     member_probe_timeout: Option<f64>,
+    /// YAML list of notification receivers every cluster uses unless it sets
+    /// `spec.notifications.useDefaultReceivers: false` (their Secrets live in the
+    /// operator's namespace).
+    #[arg(long, env = "DEFAULT_RECEIVERS_FILE")]
+    default_receivers_file: Option<std::path::PathBuf>,
     /// Lease for leader election between replicas; election is on when the lease and
     /// its namespace are known (the Helm chart sets both).
     #[arg(long, env = "LEASE_NAME")]
@@ -132,11 +138,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .context("--member-probe-timeout must be at least 0.1 seconds")?;
         members.ping_interval = members.ping_interval.min(members.probe_timeout / 4);
     }
+    let default_receivers = match &args.default_receivers_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --default-receivers-file {}", path.display()))?;
+            let namespace = args
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            DefaultReceivers::parse(&namespace, &text)
+                .with_context(|| format!("invalid default receivers in {}", path.display()))?
+        }
+        None => DefaultReceivers::default(),
+    };
     let settings = Settings {
         scope: Scope {
             namespace: args.namespace,
         },
         members,
+        default_receivers,
     };
 
     let operate = async {

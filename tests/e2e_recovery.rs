@@ -27,6 +27,10 @@ use zookeeper_operator::api::{RECOVERY_PAUSED_ANNOTATION, ZookeeperCluster};
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
 
 const WAIT: Duration = Duration::from_secs(180);
+
+/// The two tests each run a control plane and three JVMs; one at a time keeps their
+/// timings meaningful on a small machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const WORKLOAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/zk_workload.py");
 
 /// A cluster named `name` with the given spec lines (YAML, indented under `spec:`).
@@ -238,6 +242,7 @@ const FAST_RECOVERY: &str = "  replicas: 3
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_members_are_restarted_safely() {
+    let _serial = SERIAL.lock().await;
     install_crypto();
     init_logging(LogFormat::Text);
     let cp = ControlPlane::start().await.expect("control plane starts");
@@ -439,6 +444,7 @@ async fn failed_members_are_restarted_safely() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_reports_when_disabled_paused_or_exhausted() {
+    let _serial = SERIAL.lock().await;
     install_crypto();
     init_logging(LogFormat::Text);
     let cp = ControlPlane::start().await.expect("control plane starts");
@@ -551,7 +557,10 @@ async fn recovery_reports_when_disabled_paused_or_exhausted() {
         "crash at every start: RecoveryExhausted after {}",
         secs(fault.elapsed())
     );
-    assert!(event_count(&client, ns, "RecoveryExhausted", Some(&broken)).await >= 1);
+    wait_for("the RecoveryExhausted Event", WAIT, || async {
+        (event_count(&client, ns, "RecoveryExhausted", Some(&broken)).await >= 1).then_some(())
+    })
+    .await;
     assert_eq!(
         recorded_restarts(&exhausted, &broken),
         2,

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::AlertsStatus;
 use crate::recovery::RecoveryHistory;
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -39,6 +40,9 @@ pub struct ZookeeperClusterStatus {
     /// restart cap survive an operator restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryHistory>,
+    /// Alerts for this cluster: firing and pending counts, undelivered notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsStatus>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

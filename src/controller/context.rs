@@ -6,6 +6,7 @@ use kube::Client;
 use kube::runtime::events::Recorder;
 
 use super::apply::AppliedCache;
+use super::notifications::Notifier;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
 use crate::recovery::RecoveryHistory;
@@ -18,6 +19,7 @@ pub struct Context {
     pub server: ServerCapabilities,
     pub applied: AppliedCache,
     pub quorum: QuorumWatchers,
+    pub notifier: Notifier,
     /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
     pub pdb_warned: Mutex<HashSet<String>>,
     /// The last recovery decision told as an Event, per cluster uid: a decision that
@@ -37,9 +39,11 @@ impl Context {
         metrics: Metrics,
         server: ServerCapabilities,
         quorum: QuorumWatchers,
+        notifier: Notifier,
     ) -> Self {
         Self {
             quorum,
+            notifier,
             client,
             recorder,
             metrics,

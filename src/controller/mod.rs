@@ -43,6 +43,8 @@ pub struct Scope {
 pub struct Settings {
     pub scope: Scope,
     pub members: WatcherConfig,
+    /// Receivers every cluster notifies unless it opts out.
+    pub default_receivers: notifications::DefaultReceivers,
 }
 
 fn api<K>(client: &Client, scope: &Scope) -> Api<K>
@@ -92,6 +94,9 @@ fn spawn_janitor(
             });
             let uids = store.state().iter().filter_map(|c| c.uid()).collect();
             ctx.retain_uids(&uids);
+            ctx.notifier.retain(|namespace, name| {
+                store.get(&ObjectRef::new(name).within(namespace)).is_some()
+            });
         }
     })
 }
@@ -112,12 +117,17 @@ pub async fn run(
     let recorder = Recorder::new(client.clone(), reporter);
     let scope = settings.scope;
     let (quorum, health_changes) = QuorumWatchers::new(settings.members);
+    let deliverer =
+        crate::notify::Deliverer::new(crate::notify::RetryPolicy::default(), String::new())?;
+    let notifier =
+        notifications::Notifier::new(client.clone(), deliverer, settings.default_receivers);
     let ctx = Arc::new(Context::new(
         client.clone(),
         recorder,
         metrics,
         server,
         quorum,
+        notifier,
     ));
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 

@@ -18,11 +18,14 @@ use super::apply::sync_kind;
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
+use super::notifications::FaultInput;
 use super::recovery;
 use super::retention;
-use crate::api::{ZookeeperCluster, ZookeeperClusterStatus};
+use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
+use crate::health::EnsembleAssessment;
+use crate::recovery::Decision;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -177,7 +180,10 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         quorum: assessment.as_ref(),
         recovery: plan.as_ref().map(|p| &p.report),
     };
-    let next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    if let Some(alerts) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
+        next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
+    }
     // The status persists a restart before the pod is deleted: an operator that stops
     // in between finds it recorded and re-issues the same delete, never a second one.
     publish_status(cluster, ctx, next).await?;
@@ -189,6 +195,44 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     Ok(Action::requeue(
         plan.requeue.map_or(RESYNC, |d| d.min(RESYNC)),
     ))
+}
+
+/// Feeds this pass's faults and recovery decision to the notifier; its delivery failures
+/// become Warning Events. Notifications never fail the reconcile.
+async fn notify(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    assessment: Option<&EnsembleAssessment>,
+    plan: Option<&recovery::RecoveryPlan>,
+) -> Option<AlertsStatus> {
+    let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
+    let restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
+    let faults = FaultInput {
+        assessment,
+        decisions: &decisions,
+        restarting: &restarting,
+    };
+    match ctx
+        .notifier
+        .observe(cluster, &faults, SystemTime::now())
+        .await
+    {
+        Ok(report) => {
+            for failure in &report.failures {
+                let notice = Notice {
+                    warning: true,
+                    reason: failure.reason().to_string(),
+                    message: failure.to_string(),
+                };
+                events::publish(ctx, cluster, &notice).await;
+            }
+            Some(report.status)
+        }
+        Err(error) => {
+            tracing::warn!(cluster = %cluster.name_any(), %error, "notifications");
+            None
+        }
+    }
 }
 
 /// Applies every kind in order (configuration before the pods that read it); returns the

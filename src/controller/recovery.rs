@@ -35,6 +35,9 @@ pub struct RecoveryPlan {
     deletes: Vec<Delete>,
     /// When to look again although nothing else changes.
     pub requeue: Option<Duration>,
+    /// Members restarted by the operator and not yet back: their outage is planned and
+    /// does not page.
+    pub restarting: BTreeSet<MemberId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,9 +112,26 @@ pub fn plan(
     let requeue = next_check(&policy, &history, now)
         .and_then(|t| t.duration_since(now).ok())
         .map(|d| d.max(Duration::from_secs(1)));
+    let now_s = crate::recovery::unix(now);
+    let restarting: BTreeSet<MemberId> = history
+        .members
+        .iter()
+        .filter(|(_, m)| {
+            m.last_restart
+                .is_some_and(|t| now_s < t.saturating_add(policy.restart_timeout.as_secs()))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let exhausted = exhausted(&policy, &history, assessment, &views, now)
+        .into_iter()
+        // Not while its last restart may still help: the same moment the decision (and
+        // its Event) says so.
+        .filter(|id| !restarting.contains(id))
+        .collect();
     Some(RecoveryPlan {
+        restarting,
         report: RecoveryReport {
-            exhausted: exhausted(&policy, &history, assessment, &views, now),
+            exhausted,
             history,
             recent,
         },

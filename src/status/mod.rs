@@ -169,6 +169,8 @@ pub fn compute(
             .map(|q| format!("{}/{}", q.serving_voters, q.voters)),
         // Kept as last persisted until recovery looks again: forgetting it would forget
         // restarts, and with them the backoff and the cap.
+        // Set by the reconcile from the notifier; kept until it says otherwise.
+        alerts: previous.and_then(|p| p.alerts.clone()),
         recovery: match observed.recovery {
             Some(r) => r.persisted(),
             None => previous.and_then(|p| p.recovery.clone()),

@@ -87,6 +87,11 @@ What the operator does to the objects of the clusters it manages, shared by the 
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["get", "list", "watch", "patch", "delete"]
+# Notification receivers' credentials (webhook URLs, tokens, SMTP passwords): read one
+# named Secret at a time, never listed or watched.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
 # Faults and recoveries recorded as Events on the cluster; patch aggregates repeats.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

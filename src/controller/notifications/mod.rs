@@ -278,6 +278,21 @@ impl Notifier {
         }
     }
 
+    /// Forgets every cluster for which `keep(namespace, name)` is false (the janitor).
+    pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
+        let gone: Vec<(String, String)> = match self.inner.slots.lock() {
+            Ok(slots) => slots
+                .keys()
+                .filter(|(ns, n)| !keep(ns, n))
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for (namespace, name) in gone {
+            self.forget(&namespace, &name);
+        }
+    }
+
     fn slot(&self, namespace: &str, name: &str) -> Arc<Slot> {
         let key = (namespace.to_string(), name.to_string());
         let mut slots = match self.inner.slots.lock() {
