@@ -14,8 +14,6 @@ use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
 use support::*;
-use zk_testkit::controlplane::ControlPlane;
-use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
 use zookeeper_operator::api::ZookeeperCluster;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -83,15 +81,9 @@ fn restarts(pod: &Pod) -> i32 {
 async fn example_becomes_a_real_ensemble() {
     install_crypto();
     let started = Instant::now();
-    let cp = ControlPlane::start().await.expect("control plane starts");
-    let client = cp.client();
-    install_crd(&client).await;
-    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast())
-        .await
-        .expect("kubelet starts");
-    let operator = Operator::start(&client);
     let ns = "ensemble";
-    create_namespace(&client, ns).await;
+    let (cp, client, kubelet) = control_plane_with_kubelet(ns).await;
+    let operator = Operator::start(&client);
     apply_cluster(&client, ns, &example("zookeeper-3.yaml")).await;
 
     // --- a quorum forms; pods become Ready through their real probes; Available=True

@@ -21,8 +21,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use support::*;
-use zk_testkit::controlplane::ControlPlane;
-use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
 use zookeeper_operator::api::{RECOVERY_PAUSED_ANNOTATION, ZookeeperCluster};
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
 
@@ -245,15 +243,9 @@ async fn failed_members_are_restarted_safely() {
     let _serial = SERIAL.lock().await;
     install_crypto();
     init_logging(LogFormat::Text);
-    let cp = ControlPlane::start().await.expect("control plane starts");
-    let client = cp.client();
-    install_crd(&client).await;
-    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast())
-        .await
-        .expect("kubelet starts");
-    let mut operator = Operator::start(&client);
     let ns = "recovery";
-    create_namespace(&client, ns).await;
+    let (cp, client, kubelet) = control_plane_with_kubelet(ns).await;
+    let mut operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     apply_cluster(&client, ns, &cluster("zk", FAST_RECOVERY, "")).await;
@@ -447,15 +439,9 @@ async fn recovery_reports_when_disabled_paused_or_exhausted() {
     let _serial = SERIAL.lock().await;
     install_crypto();
     init_logging(LogFormat::Text);
-    let cp = ControlPlane::start().await.expect("control plane starts");
-    let client = cp.client();
-    install_crd(&client).await;
-    let kubelet = ProcessKubelet::start(&cp, KubeletOptions::fast())
-        .await
-        .expect("kubelet starts");
-    let operator = Operator::start(&client);
     let ns = "recovery-limits";
-    create_namespace(&client, ns).await;
+    let (cp, client, kubelet) = control_plane_with_kubelet(ns).await;
+    let operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     // Persistent storage: a member's broken data survives the restart of its pod.

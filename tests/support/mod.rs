@@ -190,3 +190,27 @@ pub async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&s
         .map(|e| e.series.as_ref().map_or(1, |s| s.count))
         .sum()
 }
+
+/// The parts of an end-to-end test with real ZooKeeper: the control plane with the CRD
+/// installed, a process kubelet, and the test's namespace.
+pub async fn control_plane_with_kubelet(
+    namespace: &str,
+) -> (
+    zk_testkit::controlplane::ControlPlane,
+    Client,
+    zk_testkit::kubelet::ProcessKubelet,
+) {
+    let cp = zk_testkit::controlplane::ControlPlane::start()
+        .await
+        .expect("control plane starts");
+    let client = cp.client();
+    install_crd(&client).await;
+    let kubelet = zk_testkit::kubelet::ProcessKubelet::start(
+        &cp,
+        zk_testkit::kubelet::KubeletOptions::fast(),
+    )
+    .await
+    .expect("kubelet starts");
+    create_namespace(&client, namespace).await;
+    (cp, client, kubelet)
+}
