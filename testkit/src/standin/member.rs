@@ -84,7 +84,7 @@ pub struct StandinMember {
 }
 
 impl StandinMember {
-    /// Binds `addr` (so a taken address fails here) and joins the ensemble as `myid`;
+    /// Binds `addr` (so a taken address fails here; port 0 picks one) and joins the ensemble as `myid`;
     /// `host` is its name in `conf`.
     pub async fn start(
         addr: SocketAddr,
@@ -93,6 +93,8 @@ impl StandinMember {
         ensemble: Arc<Ensemble>,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
+        // Port 0 (tests) becomes the real port, which a restart must bind again.
+        let addr = listener.local_addr()?;
         let (fault, fault_rx) = watch::channel(Fault::None);
         let ctx = Arc::new(MemberCtx {
             myid,
