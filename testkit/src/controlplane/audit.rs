@@ -40,6 +40,8 @@ pub struct AuditEvent {
     #[serde(default)]
     pub object_ref: Option<AuditObjectRef>,
     pub request_received_timestamp: Timestamp,
+    /// When this stage was reached: minus the received time, the apiserver's latency.
+    pub stage_timestamp: Timestamp,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,6 +73,14 @@ impl AuditEvent {
     /// deletecollection) writes.
     pub fn is_read(&self) -> bool {
         matches!(self.verb.as_str(), "get" | "list" | "watch")
+    }
+
+    /// Time the apiserver took to answer (not meaningful for a watch's ResponseComplete).
+    pub fn latency(&self) -> std::time::Duration {
+        let d = self
+            .stage_timestamp
+            .duration_since(self.request_received_timestamp);
+        std::time::Duration::try_from(d).unwrap_or_default()
     }
 }
 
@@ -124,7 +134,7 @@ mod tests {
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseStarted","requestURI":"/api/v1/pods?watch=true","verb":"watch","user":{"username":"op"},"objectRef":{"resource":"pods"},"requestReceivedTimestamp":"2026-11-22T05:00:02.000000Z","stageTimestamp":"2026-11-22T05:00:02.000000Z"}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","verb":"watch","user":{"username":"op"},"objectRef":{"resource":"pods"},"requestReceivedTimestamp":"2026-11-22T05:00:02.000000Z","stageTimestamp":"2026-11-22T05:04:02.000000Z"}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a3","stage":"ResponseComplete","verb":"patch","user":{"username":"op"},"userAgent":"x","objectRef":{"resource":"zookeeperclusters","subresource":"status"},"requestReceivedTimestamp":"2026-11-22T05:00:03.000000Z","stageTimestamp":"2026-11-22T05:00:03.000000Z"}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a4","stage":"ResponseComplete","verb":"get","user":{"username":"other"},"requestReceivedTimestamp":"2026-11-22T05:00:03.000000Z","stageTimestamp":"2026-11-22T05:00:03.000000Z"}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a4","stage":"ResponseComplete","verb":"get","user":{"username":"other"},"requestReceivedTimestamp":"2026-11-22T05:00:03.000000Z","stageTimestamp":"2026-11-22T05:00:03.250000Z"}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a5","stage":"ResponseComplete","verb":"get","user":{"username":"op"},"requestReceivedTimestamp":"2026-11-22T05:09:00.000000Z","stageTimestamp":"2026-11-22T05:09:00.000000Z"}
 {"truncated line"#;
 
@@ -135,6 +145,7 @@ mod tests {
         std::fs::write(&path, LINES).expect("write");
         let events = read_events(&path).expect("read");
         assert_eq!(events.len(), 6);
+        assert_eq!(events[4].latency(), std::time::Duration::from_millis(250));
         let from: Timestamp = "2026-11-22T05:00:00Z".parse().expect("ts");
         let to: Timestamp = "2026-11-22T05:01:00Z".parse().expect("ts");
         let c = count(&events, "op", from, to);
