@@ -36,6 +36,8 @@ struct Args {
     trials: usize,
     build: bool,
     docs: PathBuf,
+    /// `--operator-env K=V`, repeatable: e.g. allocator settings to compare.
+    operator_env: Vec<(String, String)>,
 }
 
 fn args() -> Result<Args> {
@@ -65,6 +67,12 @@ fn args() -> Result<Args> {
         settle: number("--settle", 15)?,
         trials: number("--trials", 10)? as usize,
         build: !argv.iter().any(|a| a == "--no-build"),
+        operator_env: argv
+            .windows(2)
+            .filter(|w| w[0] == "--operator-env")
+            .filter_map(|w| w[1].split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         docs: value("--docs").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md"),
             PathBuf::from,
@@ -90,17 +98,23 @@ fn main() -> Result<()> {
             rows.push(one(n, &args, &bin).await?);
             println!("{}", report::table(&rows));
         }
+        let env: String = args
+            .operator_env
+            .iter()
+            .map(|(k, v)| format!(" --operator-env {k}={v}"))
+            .collect();
         let command = format!(
-            "cargo run --release --example scale_bench -- --clusters {} --window {} --settle {} --trials {}",
+            "cargo run --release --example scale_bench -- --clusters {} --window {} --settle {} --trials {}{env}",
             args.clusters.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
             args.window,
             args.settle,
             args.trials
         );
         let section = format!(
-            "Measured {} on: {machine}.\n\nCommand: `{command}`\n\n{}\nSteady-state reads by kind (whole window):\n\n{}\n",
+            "Measured {} on: {machine}.\n\nCommand: `{command}`\n\n{}\nConvergence, where the time went:\n\n{}\nSteady-state reads by kind (whole window):\n\n{}\n",
             Timestamp::now().strftime("%Y-%m-%d %H:%M UTC"),
             report::table(&rows),
+            report::convergence_breakdown(&rows),
             report::read_breakdown(&rows),
         );
         report::write_docs(&args.docs, &section)?;
@@ -129,23 +143,43 @@ async fn one(n: usize, args: &Args, bin: &std::path::Path) -> Result<Row> {
     let kubeconfig = cp
         .kubeconfig_for(operator::USER)
         .context("operator kubeconfig")?;
-    let op = OperatorProcess::start(bin, kubeconfig, cp.dir()).await?;
+    let op = OperatorProcess::start(bin, kubeconfig, &args.operator_env, cp.dir()).await?;
     let audit = cp.audit_log_path().context("audit log")?.to_path_buf();
     let mut row = Row {
         clusters: n,
         ..Row::default()
     };
 
+    // Who burns the CPU while converging: the operator, or the control plane it talks to.
+    let mut pids: Vec<(String, u32)> = cp
+        .pids()
+        .into_iter()
+        .map(|(n, p)| (n.to_string(), p))
+        .collect();
+    pids.push(("operator".into(), op.pid()));
+    pids.push(("bench (stand-ins, kubelet)".into(), std::process::id()));
+    let cpu_all = || -> Vec<f64> {
+        pids.iter()
+            .map(|(_, p)| procstat::cpu_seconds(*p).unwrap_or(0.0))
+            .collect()
+    };
+    let before = cpu_all();
     let (t0, cpu0) = (Timestamp::now(), procstat::cpu_seconds(op.pid())?);
     let conv = converge::run(&client, n, Duration::from_secs(900)).await?;
     let t1 = Timestamp::now();
     row.status_written = conv.status_written;
     row.available = conv.available;
     row.converge_cpu_s = procstat::cpu_seconds(op.pid())? - cpu0;
+    row.converge_cpu = pids
+        .iter()
+        .zip(cpu_all().iter().zip(&before))
+        .map(|((name, _), (after, before))| (name.clone(), after - before))
+        .collect();
     let during = traffic::analyse(&read_events(&audit)?, operator::USER, t0, t1);
     (row.converge_reads, row.converge_writes) = (during.counts.reads, during.counts.writes);
     (row.api_p50_ms, row.api_p99_ms, row.peak_rps) =
         (during.p50_ms, during.p99_ms, during.peak_rps);
+    row.converge_kinds = traffic::top(&during.counts, 12);
     println!(
         "  status written {:.1?}, Available {:.1?}, {} members running",
         conv.status_written,

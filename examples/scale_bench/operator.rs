@@ -41,7 +41,17 @@ pub struct OperatorProcess {
 }
 
 impl OperatorProcess {
-    pub async fn start(bin: &Path, kubeconfig: &Path, dir: &Path) -> Result<Self> {
+    pub async fn start(
+        bin: &Path,
+        kubeconfig: &Path,
+        extra_env: &[(String, String)],
+        dir: &Path,
+    ) -> Result<Self> {
+        let mut env = vec![(
+            "KUBECONFIG".to_string(),
+            kubeconfig.to_string_lossy().into_owned(),
+        )];
+        env.extend(extra_env.iter().cloned());
         let metrics_port = free_port()?;
         let child = ChildProcess::spawn(
             "zookeeper-operator",
@@ -51,10 +61,7 @@ impl OperatorProcess {
                 "--metrics-addr".into(),
                 format!("127.0.0.1:{metrics_port}"),
             ],
-            &[(
-                "KUBECONFIG".into(),
-                kubeconfig.to_string_lossy().into_owned(),
-            )],
+            &env,
             dir,
             dir.join("operator.log"),
         )?;

@@ -31,6 +31,10 @@ pub struct Row {
     pub rss_mib: f64,
     pub hwm_mib: f64,
     pub cpu_s_per_min: f64,
+    /// Most frequent operator requests while converging.
+    pub converge_kinds: String,
+    /// CPU seconds while converging: (component, seconds), e.g. kube-apiserver.
+    pub converge_cpu: Vec<(String, f64)>,
     pub crash: Vec<Duration>,
     pub freeze: Vec<Duration>,
 }
@@ -83,6 +87,27 @@ pub fn table(rows: &[Row]) -> String {
         ));
     }
     t
+}
+
+/// Where convergence time went: CPU seconds of each process against wall time, and the
+/// operator's most frequent requests.
+pub fn convergence_breakdown(rows: &[Row]) -> String {
+    rows.iter()
+        .map(|r| {
+            let cpu: Vec<String> = r
+                .converge_cpu
+                .iter()
+                .map(|(name, s)| format!("{name} {s:.1} s"))
+                .collect();
+            format!(
+                "- {} clusters, {:.1} s wall to Available: CPU {}; requests {}\n",
+                r.clusters,
+                r.available.as_secs_f64(),
+                cpu.join(", "),
+                r.converge_kinds
+            )
+        })
+        .collect()
 }
 
 /// Where the steady-state reads went, per N.
