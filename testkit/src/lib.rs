@@ -1,4 +1,5 @@
+pub mod child;
 pub mod controlplane;
 pub mod kubelet;
-pub fn placeholder() {}
+pub mod standin;
 pub mod zkensemble;

@@ -1,5 +1,6 @@
 //! The admin identity: a random static token (kube-apiserver `--token-auth-file`) in group
-//! `system:masters`, and a kubeconfig that uses it.
+//! `system:masters`, and a kubeconfig that uses it; optionally more such identities, so that
+//! one client's requests can be told apart from the others' (e.g. in the audit log).
 
 use std::io::Read;
 use std::path::Path;
@@ -17,10 +18,14 @@ pub(crate) fn random_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// CSV as kube-apiserver wants it: token,user,uid,"group1,group2".
-pub(crate) fn write_token_file(path: &Path, token: &str) -> Result<()> {
-    let line = format!("{token},{ADMIN_USER},{ADMIN_USER}-uid,\"system:masters\"\n");
-    std::fs::write(path, line).with_context(|| format!("cannot write {}", path.display()))
+/// CSV as kube-apiserver wants it: token,user,uid,"group1,group2"; one line per
+/// `(user, token)`, every user in `system:masters`.
+pub(crate) fn write_token_file(path: &Path, users: &[(String, String)]) -> Result<()> {
+    let text: String = users
+        .iter()
+        .map(|(user, token)| format!("{token},{user},{user}-uid,\"system:masters\"\n"))
+        .collect();
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A kubeconfig usable by kube-rs, kubectl and kube-controller-manager. Values are written as
@@ -29,6 +34,7 @@ pub(crate) fn write_kubeconfig(
     path: &Path,
     server: &str,
     ca_file: &Path,
+    user: &str,
     token: &str,
 ) -> Result<()> {
     let q = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
@@ -54,7 +60,7 @@ current-context: zk-testkit
 ",
         server = q(server),
         ca = q(&ca_file.to_string_lossy()),
-        user = q(ADMIN_USER),
+        user = q(user),
         token = q(token),
     );
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))

@@ -34,8 +34,8 @@ pub(crate) fn etcd(dir: &Path, ports: &Ports) -> Vec<String> {
     ]
 }
 
-pub(crate) fn apiserver(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {
-    vec![
+pub(crate) fn apiserver(dir: &Path, ports: &Ports, pki: &Pki, audit: bool) -> Vec<String> {
+    let mut flags = vec![
         format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client),
         "--bind-address=127.0.0.1".into(),
         format!("--secure-port={}", ports.apiserver),
@@ -60,7 +60,20 @@ pub(crate) fn apiserver(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {
         "--profiling=false".into(),
         // No kubelets exist: never try to reach one for logs/exec.
         "--kubelet-preferred-address-types=InternalIP".into(),
-    ]
+    ];
+    if audit {
+        // Opt-in (benchmarks): one JSON line per request stage, never rotated.
+        flags.push(format!(
+            "--audit-policy-file={}",
+            p(&dir.join(super::audit::POLICY_FILE))
+        ));
+        flags.push(format!(
+            "--audit-log-path={}",
+            p(&dir.join(super::audit::LOG_FILE))
+        ));
+        flags.push("--audit-log-maxsize=0".into());
+    }
+    flags
 }
 
 pub(crate) fn controller_manager(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {

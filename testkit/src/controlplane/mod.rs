@@ -9,12 +9,13 @@
 //! (default 180) bounds `start`; `ZKOP_K8S_BIN_DIR`, `ZKOP_CACHE`, `ZKOP_ETCD` override where
 //! binaries are looked for.
 
+mod audit;
 mod binaries;
 mod credentials;
 mod flags;
 mod pki;
 mod ports;
-mod process;
+pub(crate) mod process;
 mod readiness;
 mod sweep;
 
@@ -27,6 +28,19 @@ use binaries::Binaries;
 use flags::Ports;
 use process::Managed;
 use readiness::StartFailure;
+
+pub use audit::{AuditEvent, RequestCounts, count as count_requests, read_events};
+
+/// What [`ControlPlane::start_with`] adds to the default instance.
+#[derive(Debug, Clone, Default)]
+pub struct ControlPlaneOptions {
+    /// Write an audit log (Metadata level, JSON lines) to [`ControlPlane::audit_log_path`].
+    pub audit: bool,
+    /// Extra identities, each with its own static token (all in `system:masters`) and its
+    /// own kubeconfig ([`ControlPlane::kubeconfig_for`]): a separate user is how one
+    /// client's requests are found in the audit log (kube-rs sends no User-Agent).
+    pub users: Vec<String>,
+}
 
 /// How long each component gets between SIGTERM and SIGKILL in [`ControlPlane::stop`].
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -81,6 +95,8 @@ pub struct ControlPlane {
     ca_pem: String,
     kubeconfig: PathBuf,
     config: kube::Config,
+    users: Vec<(String, PathBuf)>,
+    audit_log: Option<PathBuf>,
 }
 
 impl ControlPlane {
@@ -91,6 +107,11 @@ impl ControlPlane {
     /// Installs nothing: expects `testkit/scripts/install-deps.sh` to have run, and fails with
     /// a message saying so otherwise. Safe to call concurrently, from one or several processes.
     pub async fn start() -> Result<ControlPlane> {
+        Self::start_with(ControlPlaneOptions::default()).await
+    }
+
+    /// [`Self::start`] with an audit log and/or extra identities.
+    pub async fn start_with(opts: ControlPlaneOptions) -> Result<ControlPlane> {
         // kube's rustls needs a process-level provider; another caller may have installed one.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bins = binaries::locate()?;
@@ -102,7 +123,7 @@ impl ControlPlane {
             .unwrap_or(Duration::from_secs(180));
         let mut last = None;
         for attempt in 1..=ATTEMPTS {
-            match Self::try_start(&bins, timeout).await {
+            match Self::try_start(&bins, timeout, &opts).await {
                 Ok(cp) => return Ok(cp),
                 Err(StartFailure::PortTaken(e)) => {
                     tracing::warn!(attempt, "control plane port taken, retrying: {e:#}");
@@ -116,7 +137,11 @@ impl ControlPlane {
             .context(format!("control plane failed to start {ATTEMPTS} times")))
     }
 
-    async fn try_start(bins: &Binaries, timeout: Duration) -> Result<ControlPlane, StartFailure> {
+    async fn try_start(
+        bins: &Binaries,
+        timeout: Duration,
+        opts: &ControlPlaneOptions,
+    ) -> Result<ControlPlane, StartFailure> {
         let begun = Instant::now();
         let deadline = begun + timeout;
         let dir = tempfile::Builder::new()
@@ -144,9 +169,28 @@ impl ControlPlane {
                 .await
                 .context("certificate generation panicked")??
         };
-        credentials::write_token_file(&dir.join("tokens.csv"), &token)?;
-        let kubeconfig = dir.join("kubeconfig");
-        credentials::write_kubeconfig(&kubeconfig, &server_url, &pki.ca_cert, &token)?;
+        let mut tokens = vec![(credentials::ADMIN_USER.to_string(), token)];
+        for user in &opts.users {
+            tokens.push((user.clone(), credentials::random_token()?));
+        }
+        credentials::write_token_file(&dir.join("tokens.csv"), &tokens)?;
+        let mut kubeconfigs = Vec::new();
+        for (i, (user, token)) in tokens.iter().enumerate() {
+            // The admin's file keeps its historic name; the others are named after the user.
+            let path = match i {
+                0 => dir.join("kubeconfig"),
+                _ => dir.join(format!("kubeconfig-{i}")),
+            };
+            credentials::write_kubeconfig(&path, &server_url, &pki.ca_cert, user, token)?;
+            kubeconfigs.push((user.clone(), path));
+        }
+        let kubeconfig = kubeconfigs.remove(0).1;
+        let audit_log = if opts.audit {
+            audit::write_policy(&dir)?;
+            Some(dir.join(audit::LOG_FILE))
+        } else {
+            None
+        };
 
         inst.procs.push(Managed::spawn(
             "etcd",
@@ -161,7 +205,7 @@ impl ControlPlane {
         inst.procs.push(Managed::spawn(
             "kube-apiserver",
             &bins.apiserver,
-            &flags::apiserver(&dir, &ports, &pki),
+            &flags::apiserver(&dir, &ports, &pki, opts.audit),
             &dir,
             dir.join("kube-apiserver.log"),
         )?);
@@ -188,6 +232,8 @@ impl ControlPlane {
             ca_pem: pki.ca_pem,
             kubeconfig,
             config,
+            users: kubeconfigs,
+            audit_log,
         })
     }
 
@@ -202,6 +248,19 @@ impl ControlPlane {
     /// The kubeconfig written for tests and people: `kubectl --kubeconfig <path> get pods`.
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// The kubeconfig of an extra identity from [`ControlPlaneOptions::users`].
+    pub fn kubeconfig_for(&self, user: &str) -> Option<&Path> {
+        self.users
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, p)| p.as_path())
+    }
+
+    /// The audit log, when started with [`ControlPlaneOptions::audit`].
+    pub fn audit_log_path(&self) -> Option<&Path> {
+        self.audit_log.as_deref()
     }
 
     /// `https://127.0.0.1:PORT`.

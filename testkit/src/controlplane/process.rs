@@ -56,6 +56,18 @@ impl Managed {
         cwd: &Path,
         log: PathBuf,
     ) -> Result<Managed> {
+        Self::spawn_with_env(name, program, args, &[], cwd, log)
+    }
+
+    /// [`Self::spawn`] with extra environment variables.
+    pub(crate) fn spawn_with_env(
+        name: &'static str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        cwd: &Path,
+        log: PathBuf,
+    ) -> Result<Managed> {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
@@ -66,6 +78,7 @@ impl Managed {
             .context("cannot duplicate log file handle")?;
         let mut cmd = Command::new(program);
         cmd.args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
