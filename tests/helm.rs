@@ -2,7 +2,8 @@
 //! cluster-wide or per watched namespace; refuses bad values with a clear message; every
 //! object it renders is accepted by a real apiserver (server-side dry run); and its RBAC is
 //! enough for the operator, run as the chart's ServiceAccount under leader election, to
-//! reconcile a cluster, while secrets stay out of reach.
+//! reconcile a cluster, while Secrets can only be read one by name (receivers' credentials),
+//! never listed.
 //! Needs helm from testkit/scripts/install-helm.sh.
 mod support;
 
@@ -133,7 +134,7 @@ fn rules(role: &Value) -> Vec<String> {
         .collect()
 }
 
-const OPERATOR_RULES: [&str; 8] = [
+const OPERATOR_RULES: [&str; 9] = [
     "zookeeper.ensemble.dev|zookeeperclusters|get,list,watch",
     "zookeeper.ensemble.dev|zookeeperclusters/status|get,patch,update",
     "apps|statefulsets|get,list,watch,create,patch,update,delete",
@@ -141,6 +142,7 @@ const OPERATOR_RULES: [&str; 8] = [
     "policy|poddisruptionbudgets|get,list,watch,create,patch,update,delete",
     "|pods|get,list,watch,delete",
     "|persistentvolumeclaims|get,list,watch,patch,delete",
+    "|secrets|get",
     "events.k8s.io|events|create,patch",
 ];
 
