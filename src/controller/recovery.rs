@@ -75,8 +75,18 @@ pub fn plan(
     let previous = merged(&cached, written);
     let mut history = observe(&previous, assessment, &views, now);
     let corrupt = corrupt_members(&valid.name, &live, &policy);
-    let decision = decide_reset(&policy, &history, assessment, &views, &corrupt, now)
-        .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now));
+    // Members still starting for the first time are not failed members: until the
+    // ensemble has been Available once, recovery does nothing.
+    let decision = if never_available(cluster) {
+        // Thresholds start counting once it has formed, not while members boot.
+        for member in history.members.values_mut() {
+            member.failing_since = None;
+        }
+        Decision::None
+    } else {
+        decide_reset(&policy, &history, assessment, &views, &corrupt, now)
+            .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now))
+    };
 
     let mut deletes = Vec::new();
     let target = match &decision {
@@ -139,6 +149,18 @@ pub fn plan(
         deletes,
         requeue,
     })
+}
+
+fn never_available(cluster: &ZookeeperCluster) -> bool {
+    cluster
+        .status
+        .as_ref()
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == crate::api::AVAILABLE)
+        })
+        .is_none_or(|c| c.reason == crate::status::reason::CREATING)
 }
 
 /// Restarts recorded whose pod (same uid) still lives and is not terminating: the
