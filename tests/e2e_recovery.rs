@@ -258,13 +258,14 @@ async fn failed_members_are_restarted_safely() {
         .pop()
         .expect("a follower");
     let before = member_pods(&pods, "zk").await;
+    let told = event_count(&client, ns, "MemberRestarted", Some(&victim)).await;
     let fault = Instant::now();
     kubelet.cut_network(ns, &victim).await.expect("cut network");
     wait_for(
         "MemberRestarted for the partitioned member",
         WAIT,
         || async {
-            (event_count(&client, ns, "MemberRestarted", Some(&victim)).await >= 1).then_some(())
+            (event_count(&client, ns, "MemberRestarted", Some(&victim)).await > told).then_some(())
         },
     )
     .await;
