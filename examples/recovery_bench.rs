@@ -91,6 +91,13 @@ fn row(label: &str, mut samples: Vec<Duration>) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     install_crypto();
+    // RUST_LOG=zookeeper_operator=debug shows the operator's decisions between the lines.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let trials = arg("--trials", 10) as usize;
     let threshold = arg("--threshold", 5);
     let cp = ControlPlane::start().await?;
