@@ -235,6 +235,8 @@ fn check(
         return Err("restart within the backoff".into());
     }
     // Never two restarts at once: a recent restart not yet seen gone holds everything.
+    // One that landed (its new process was seen back) is over: a later failure of that
+    // member is a new fault, and a member already down may always be restarted.
     for (id, other) in &history.members {
         let Some(last) = other.last_restart else {
             continue;
@@ -243,7 +245,7 @@ fn check(
         let runs = pods
             .get(id)
             .is_some_and(|p| p.phase == "Running" && p.container == ContainerState::Running);
-        if in_window && (!other.gone_since_restart || !runs) {
+        if in_window && !other.landed && (!other.gone_since_restart || !runs) {
             return Err(format!("restart of {target} while {id} is in flight"));
         }
     }
@@ -317,9 +319,10 @@ fn member_history() -> impl Strategy<Value = MemberHistory> {
     (
         proptest::collection::vec(0u64..4_000, 0..5),
         any::<bool>(),
+        any::<bool>(),
         proptest::option::of(0u64..4_000),
     )
-        .prop_map(|(ago, gone, failing)| {
+        .prop_map(|(ago, gone, landed, failing)| {
             let mut restarts: Vec<u64> = ago.iter().map(|a| NOW - a).collect();
             restarts.sort_unstable();
             MemberHistory {
@@ -327,6 +330,8 @@ fn member_history() -> impl Strategy<Value = MemberHistory> {
                 restarts,
                 incarnation: None,
                 gone_since_restart: gone,
+                // Only a restart whose old process was seen gone can have landed.
+                landed: gone && landed,
                 failing_since: failing.map(|f| NOW - f),
             }
         })

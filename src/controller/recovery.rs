@@ -122,14 +122,10 @@ pub fn plan(
     let requeue = next_check(&policy, &history, now)
         .and_then(|t| t.duration_since(now).ok())
         .map(|d| d.max(Duration::from_secs(1)));
-    let now_s = crate::recovery::unix(now);
     let restarting: BTreeSet<MemberId> = history
         .members
         .iter()
-        .filter(|(_, m)| {
-            m.last_restart
-                .is_some_and(|t| now_s < t.saturating_add(policy.restart_timeout.as_secs()))
-        })
+        .filter(|(_, m)| m.in_flight_until(&policy, now).is_some())
         .map(|(id, _)| *id)
         .collect();
     let exhausted = exhausted(&policy, &history, assessment, &views, now)

@@ -137,14 +137,12 @@ pub(super) fn in_flight(
     members: &[MemberView<'_>],
     now: SystemTime,
 ) -> Option<Decision> {
-    let now_s = unix(now);
     history
         .members
         .iter()
         .filter_map(|(id, h)| {
-            let last = h.last_restart?;
-            let until = last.saturating_add(policy.restart_timeout.as_secs());
-            (now_s < until && !landed(assessment, members, *id, h)).then_some((*id, until))
+            let until = h.in_flight_until(policy, now)?;
+            (!landed(assessment, members, *id, h)).then_some((*id, until))
         })
         .min_by_key(|(_, until)| *until)
         .map(|(member, until)| Decision::Wait {
@@ -158,20 +156,19 @@ pub(super) fn in_flight(
         })
 }
 
-/// A restart has landed once the old process was seen gone and the new one runs and
-/// serves; without quorum nobody can serve, so answering (not `Down`) is enough.
+/// A restart has landed once the old process was seen gone and the new one is back
+/// (also remembered by `observe`, for passes where the member has failed again).
 fn landed(
     assessment: &EnsembleAssessment,
     members: &[MemberView<'_>],
     id: MemberId,
     history: &MemberHistory,
 ) -> bool {
-    let Some(view) = members.iter().find(|v| v.id == id) else {
-        return false;
-    };
     history.gone_since_restart
-        && view.container_running()
-        && (view.serving || (!assessment.quorum && view.role != Role::Down))
+        && members
+            .iter()
+            .find(|v| v.id == id)
+            .is_some_and(|v| v.back_after_restart(assessment.quorum))
 }
 
 /// How long the ensemble has been without a leader while every member's pod runs, if

@@ -47,6 +47,11 @@ pub struct MemberHistory {
     /// one serves, not the one being deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gone_since_restart: bool,
+    /// The new process was seen back (see [`super::view::MemberView::back_after_restart`]): the restart
+    /// is over. Remembered so that a later failure of the same member counts as a new
+    /// fault instead of holding every restart until the old one times out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub landed: bool,
     /// First seen unhealthy (not serving, not Ready or container not running); cleared
     /// once healthy again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +61,15 @@ pub struct MemberHistory {
 impl MemberHistory {
     fn is_empty(&self) -> bool {
         self.restarts.is_empty() && self.last_restart.is_none() && self.failing_since.is_none()
+    }
+
+    /// Until when the last restart holds every other restart: younger than the restart
+    /// timeout and not landed yet.
+    pub fn in_flight_until(&self, policy: &RecoveryPolicy, now: SystemTime) -> Option<u64> {
+        let until = self
+            .last_restart?
+            .saturating_add(policy.restart_timeout.as_secs());
+        (!self.landed && unix(now) < until).then_some(until)
     }
 
     /// Restarts within the window ending at `now`.
@@ -94,6 +108,9 @@ pub fn observe(
         let entry = next.members.entry(view.id).or_default();
         if view.gone() && entry.last_restart.is_some() {
             entry.gone_since_restart = true;
+        }
+        if entry.gone_since_restart && view.back_after_restart(assessment.quorum) {
+            entry.landed = true;
         }
         if view.healthy() {
             entry.failing_since = None;
@@ -137,6 +154,7 @@ pub fn record_restart(
     entry.last_restart = Some(now_s);
     entry.incarnation = incarnation;
     entry.gone_since_restart = false;
+    entry.landed = false;
     // Thresholds count again from the restart: a new pod gets the full time to become
     // Ready and serve before it can be judged failed again.
     entry.failing_since = None;
@@ -178,7 +196,9 @@ pub fn next_check(
         }
         if let Some(last) = m.last_restart {
             let recent = m.recent_restarts(policy.window, now);
-            moments.push(last.saturating_add(policy.restart_timeout.as_secs()));
+            if !m.landed {
+                moments.push(last.saturating_add(policy.restart_timeout.as_secs()));
+            }
             moments.push(last.saturating_add(policy.backoff(recent).as_secs()));
             // The cap lifts when the oldest restart leaves the window.
             if let Some(oldest) = m.restarts.first() {

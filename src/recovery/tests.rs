@@ -600,6 +600,49 @@ fn a_restart_in_flight_holds_every_other_member() {
 }
 
 #[test]
+fn a_landed_restart_holds_nothing_when_the_member_fails_again() {
+    // Found by the recovery bench: member 2 restarted, came back and served, then failed
+    // again 60 s later. Judging "landed" only from the current view held its second
+    // restart until the first one's timeout (120 s after it) instead of the threshold.
+    let policy = RecoveryPolicy {
+        not_serving_after: Duration::from_secs(10),
+        not_ready_after: Duration::from_secs(10),
+        restart_timeout: Duration::from_secs(600),
+        ..p()
+    };
+    let healthy3 = healthy(3);
+    let pods = pods_for(&healthy3);
+    let h = record_restart(
+        &policy,
+        &RecoveryHistory::default(),
+        2,
+        Some("uid-2".into()),
+        now(0),
+    );
+    let mut gone = pods.clone();
+    gone.remove(&2);
+    let h = observe(&h, &healthy3, &gone, now(2));
+    let h = observe(&h, &healthy3, &pods, now(10));
+    assert!(h.member(2).is_some_and(|m| m.landed), "{h:?}");
+    assert_eq!(h.member(2).and_then(|m| m.in_flight_until(&policy, now(10))), None);
+    // Unreachable again from t=60 with its pod no longer Ready.
+    let down = ensemble(
+        vec![
+            member(1, Role::Leader, Some(5)),
+            member(2, Role::Down, None),
+            member(3, Role::Follower, Some(5)),
+        ],
+        vec![],
+    );
+    let mut unready = pods.clone();
+    unready.insert(2, running(2, false));
+    let h = observe(&h, &down, &unready, now(60));
+    // Well inside the first restart's timeout, past the threshold and the backoff.
+    let d = decide(&policy, &h, &down, &unready, now(75));
+    assert_eq!(d.restart(), Some(2), "{d:?}");
+}
+
+#[test]
 fn history_survives_a_round_trip_and_an_operator_restart() {
     let a = ensemble(
         vec![

@@ -34,6 +34,12 @@ impl MemberView<'_> {
         self.serving && self.container_running() && self.pod.is_some_and(|p| p.ready)
     }
 
+    /// After a restart whose old process was seen gone: the new one runs and serves.
+    /// Without quorum nobody can serve, so answering (not `Down`) is enough then.
+    pub fn back_after_restart(&self, quorum: bool) -> bool {
+        self.container_running() && (self.serving || (!quorum && self.role != Role::Down))
+    }
+
     /// The process is observably gone: no pod, container not running, or unreachable.
     /// Seeing this after a restart proves the old process stopped.
     pub fn gone(&self) -> bool {
