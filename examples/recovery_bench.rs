@@ -16,21 +16,13 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
+use support::bench::{arg, row};
 use support::{
     Operator, apply_cluster, condition, create_namespace, event_count, install_crd, install_crypto,
 };
 use zk_testkit::controlplane::ControlPlane;
 use zk_testkit::kubelet::{KubeletOptions, ProcessKubelet};
 use zookeeper_operator::api::ZookeeperCluster;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const NS: &str = "bench";
 const LIMIT: Duration = Duration::from_secs(300);
@@ -70,22 +62,6 @@ async fn a_follower(api: &Api<ZookeeperCluster>, trial: usize) -> anyhow::Result
     followers.sort();
     anyhow::ensure!(!followers.is_empty(), "no follower in status");
     Ok(followers[trial % followers.len()].clone())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
-
-fn row(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    println!(
-        "{label:<38} p50 {:>6.2}s  p90 {:>6.2}s  max {:>6.2}s  (n={})",
-        percentile(&samples, 0.5).as_secs_f64(),
-        percentile(&samples, 0.9).as_secs_f64(),
-        samples.last().copied().unwrap_or_default().as_secs_f64(),
-        samples.len()
-    );
 }
 
 #[tokio::main]

@@ -5,16 +5,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
 use kube::api::{Api, PostParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 use zk_testkit::controlplane::ControlPlane;
 use zookeeper_operator::alerts::AlertBook;
@@ -23,23 +19,8 @@ use zookeeper_operator::controller::notifications::{
     BOOK_KEY, DefaultReceivers, FaultInput, Notifier, book_config_map_name,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
-use zookeeper_operator::notify::{Deliverer, RetryPolicy};
 
 const NS: &str = "notify";
-
-type Seen = Arc<Mutex<Vec<Value>>>;
-
-async fn record(State(seen): State<Seen>, body: Bytes) -> &'static str {
-    seen.lock()
-        .expect("lock")
-        .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-    "ok"
-}
-
-async fn serve_on(listener: tokio::net::TcpListener, seen: Seen) {
-    let app = Router::new().fallback(record).with_state(seen);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-}
 
 fn member(id: u64, role: Role) -> MemberAssessment {
     MemberAssessment {
@@ -90,16 +71,7 @@ fn assessment(down: bool) -> EnsembleAssessment {
 }
 
 fn notifier(cp: &ControlPlane) -> Notifier {
-    let deliverer = Deliverer::new(
-        RetryPolicy {
-            attempts: 1,
-            min_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-        },
-        "",
-    )
-    .expect("client");
+    let deliverer = notifications::fast_deliverer();
     Notifier::new(cp.client(), deliverer, DefaultReceivers::default())
 }
 
@@ -154,6 +126,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
         assessment: Some(&down),
         decisions: &[],
         restarting: &none,
+        forming: false,
     };
 
     // 1. The fault: queued, persisted, the delivery fails and is postponed.
@@ -195,12 +168,9 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
     // 2. "Operator restart": the old notifier goes away, the receiver comes up, a new
     //    notifier loads the book from the ConfigMap and delivers the queued message.
     drop(first);
-    let seen: Seen = Arc::default();
-    serve_on(
-        tokio::net::TcpListener::bind(addr).await.expect("rebind"),
-        seen.clone(),
-    )
-    .await;
+    let seen =
+        notifications::Recorder::serve_on(tokio::net::TcpListener::bind(addr).await.expect("rebind"))
+            .await;
     let second = notifier(&cp);
     second
         .observe(&cluster, &faults, SystemTime::now())
@@ -209,7 +179,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
     wait_for(
         "the delivery after the restart",
         Duration::from_secs(40),
-        || async { (!seen.lock().expect("lock").is_empty()).then_some(()) },
+        || async { (!seen.bodies().is_empty()).then_some(()) },
     )
     .await;
     wait_for(
@@ -227,11 +197,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
         .await
         .expect("observe");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(
-        seen.lock().expect("lock").len(),
-        1,
-        "delivered exactly once"
-    );
+    assert_eq!(seen.bodies().len(), 1, "delivered exactly once");
     drop(third);
 
     // 4. The fault cleared while no operator ran: the next one sends the resolved notice.
@@ -244,6 +210,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
                 assessment: Some(&healthy),
                 decisions: &[],
                 restarting: &none,
+                forming: false,
             },
             SystemTime::now(),
         )
@@ -251,10 +218,10 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
         .expect("observe");
     assert_eq!(report.status.firing, 0);
     wait_for("the resolved notice", Duration::from_secs(20), || async {
-        (seen.lock().expect("lock").len() == 2).then_some(())
+        (seen.bodies().len() == 2).then_some(())
     })
     .await;
-    let bodies = seen.lock().expect("lock").clone();
+    let bodies = seen.bodies();
     assert_eq!(bodies[0]["status"], "firing");
     assert_eq!(bodies[1]["status"], "resolved");
     assert_eq!(
@@ -262,7 +229,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
         bodies[1]["alerts"][0]["fingerprint"]
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(seen.lock().expect("lock").len(), 2);
+    assert_eq!(seen.bodies().len(), 2);
     drop(fourth);
     cp.stop().await;
 }

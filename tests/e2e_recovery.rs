@@ -67,33 +67,6 @@ async fn connection(pods: &Api<Pod>, cluster: &str) -> String {
         .join(",")
 }
 
-/// The cluster once its status says every member serves and it is Available.
-async fn fully_serving(api: &Api<ZookeeperCluster>, name: &str, replicas: i32) -> ZookeeperCluster {
-    let want = format!("{replicas}/{replicas}");
-    wait_for(
-        &format!("{name}: {want} serving and Available"),
-        WAIT,
-        || async {
-            let c = api.get(name).await.ok()?;
-            let s = c.status.as_ref()?;
-            (s.quorum.as_deref() == Some(want.as_str())
-                && s.ready_replicas == replicas
-                && condition(&c, "Available")?.0 == "True")
-                .then_some(c)
-        },
-    )
-    .await
-}
-
-fn members_with_role(c: &ZookeeperCluster, role: &str) -> Vec<String> {
-    c.status
-        .iter()
-        .flat_map(|s| &s.members)
-        .filter(|m| m.role.as_deref() == Some(role))
-        .map(|m| m.name.clone())
-        .collect()
-}
-
 /// Restarts recorded in status for a member (by pod name).
 fn recorded_restarts(c: &ZookeeperCluster, pod: &str) -> u32 {
     c.status

@@ -1,6 +1,8 @@
 //! The notification driver with in-memory books and static Secrets against a real HTTP
 //! receiver: rate-limited excess becomes one digest; a receiver with a missing Secret or
 //! one that rejects fails alone, reported for Events, while the others get their message.
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,7 +18,8 @@ use zookeeper_operator::controller::notifications::{
     BookStore, DefaultReceivers, FaultInput, MemoryBooks, Notifier, Secrets,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
-use zookeeper_operator::notify::{Deliverer, RetryPolicy, StaticSecrets};
+use support::notifications;
+use zookeeper_operator::notify::StaticSecrets;
 
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -100,16 +103,7 @@ fn assessment(down: &[u64]) -> EnsembleAssessment {
 }
 
 fn notifier(books: &MemoryBooks, secrets: StaticSecrets) -> Notifier {
-    let deliverer = Deliverer::new(
-        RetryPolicy {
-            attempts: 1,
-            min_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-        },
-        "",
-    )
-    .expect("client");
+    let deliverer = notifications::fast_deliverer();
     Notifier::with_backends(
         BookStore::Memory(books.clone()),
         Secrets::Static(secrets),
@@ -156,10 +150,12 @@ async fn slack_backlog_beyond_its_rate_goes_out_as_one_digest() {
                 sources: Some(&sources),
                 members: None,
                 restarting: &none,
+                forming: false,
                 routes: &routes,
                 timing: Timing {
                     for_secs: 0,
                     repeat_secs: 3600,
+                    keep_firing_secs: 0,
                 },
                 now: now + Duration::from_secs(i),
             },
@@ -181,6 +177,7 @@ async fn slack_backlog_beyond_its_rate_goes_out_as_one_digest() {
             assessment: Some(&all_down),
             decisions: &[],
             restarting: &none,
+            forming: false,
         },
         SystemTime::now(),
     )
@@ -230,6 +227,7 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
         assessment: Some(&down),
         decisions: &[],
         restarting: &none,
+        forming: false,
     };
     let report = n
         .observe(&zk, &faults, SystemTime::now())

@@ -133,10 +133,12 @@ fn notification() -> Notification {
         sources: Some(&sources),
         members: None,
         restarting: &none,
+        forming: false,
         routes: &routes,
         timing: Timing {
             for_secs: 0,
             repeat_secs: 3600,
+            keep_firing_secs: 0,
         },
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(t),
     };

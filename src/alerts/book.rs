@@ -55,6 +55,10 @@ pub struct Alert {
     pub resolved_at: Option<u64>,
     /// Last pass that saw the source active.
     pub last_seen: u64,
+    /// A firing alert's source has been gone since then; it resolves once that lasted
+    /// `keep_firing` (a member restarting bounces through several states in seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_since: Option<u64>,
     /// Times the source turned on or off, within the flap window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<u64>,

@@ -38,6 +38,9 @@ pub struct Timing {
     /// Pending time before firing.
     pub for_secs: u64,
     pub repeat_secs: u64,
+    /// How long a firing alert's source must stay gone before it resolves (Prometheus'
+    /// `keep_firing_for`): gaps shorter than this are neither a resolution nor a flap.
+    pub keep_firing_secs: u64,
 }
 
 impl Default for Timing {
@@ -45,6 +48,7 @@ impl Default for Timing {
         Self {
             for_secs: 30,
             repeat_secs: 4 * 3600,
+            keep_firing_secs: 15,
         }
     }
 }
@@ -61,6 +65,9 @@ pub struct Evaluation<'a> {
     pub members: Option<&'a BTreeSet<MemberId>>,
     /// Members the operator is restarting on purpose: their alerts do not page.
     pub restarting: &'a BTreeSet<MemberId>,
+    /// The ensemble is forming for the first time: its members come and go as they join,
+    /// which is not flapping.
+    pub forming: bool,
     pub routes: &'a [Route],
     pub timing: Timing,
     pub now: SystemTime,
@@ -130,17 +137,21 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
             active_since: now,
             resolved_at: None,
             last_seen: now,
+            clear_since: None,
             changes: Vec::new(),
             flapping: false,
             delivered: BTreeMap::new(),
         });
         alert.annotations = annotations;
         alert.last_seen = now;
+        alert.clear_since = None;
         if alert.state == AlertState::Resolved {
             alert.state = AlertState::Pending;
             alert.active_since = now;
             alert.resolved_at = None;
-            flap::record_change(alert, now);
+            if !e.forming {
+                flap::record_change(alert, now);
+            }
         }
     }
 
@@ -155,6 +166,14 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
             _ => false,
         };
         let stale = now.saturating_sub(alert.last_seen) >= STALE_SECS;
+        let mut cleared_at = now;
+        if e.sources.is_some() && !member_gone && alert.state == AlertState::Firing {
+            let since = *alert.clear_since.get_or_insert(now);
+            if now.saturating_sub(since) < e.timing.keep_firing_secs {
+                continue;
+            }
+            cleared_at = since;
+        }
         if e.sources.is_some() || member_gone || stale {
             if member_gone || (e.sources.is_none() && stale) {
                 alert.annotations.insert(
@@ -163,8 +182,11 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
                 );
             }
             alert.state = AlertState::Resolved;
-            alert.resolved_at = Some(now);
-            flap::record_change(alert, now);
+            alert.resolved_at = Some(cleared_at);
+            alert.clear_since = None;
+            if !e.forming {
+                flap::record_change(alert, cleared_at);
+            }
         }
     }
 
@@ -220,6 +242,38 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
     book.dropped_notifications += (before - book.outbox.len()) as u64;
     book.bound(MAX_BOOK_BYTES);
     (book, queued)
+}
+
+/// The next moment an evaluation would change something with no new observation: a
+/// pending alert reaching `for`, a firing one due for its reminder or clear for long
+/// enough to resolve, a flapping one becoming stable. The controller requeues the cluster then; faults alone wake it only
+/// when health changes.
+pub fn next_evaluation(book: &AlertBook, timing: Timing) -> Option<u64> {
+    book.alerts
+        .values()
+        .flat_map(|alert| {
+            let pending = (alert.state == AlertState::Pending)
+                .then(|| alert.active_since.saturating_add(timing.for_secs));
+            let reminders = alert
+                .delivered
+                .values()
+                .filter(|d| alert.state == AlertState::Firing && d.told == Told::Firing)
+                .map(|d| d.at.saturating_add(timing.repeat_secs));
+            let clears = alert
+                .clear_since
+                .map(|since| since.saturating_add(timing.keep_firing_secs));
+            let settles = alert
+                .flapping
+                .then(|| alert.changes.last().copied())
+                .flatten()
+                .map(|last| last.saturating_add(flap::FLAP_QUIET_SECS));
+            pending
+                .into_iter()
+                .chain(reminders)
+                .chain(clears)
+                .chain(settles)
+        })
+        .min()
 }
 
 /// Decides what `route` hears about `alert` now, and records it as told.

@@ -30,7 +30,7 @@ pub use fingerprint::{fingerprint, fingerprint_value};
 pub use flap::{FLAP_CHANGES, FLAP_QUIET_SECS, FLAP_WINDOW_SECS};
 pub use lifecycle::{
     Evaluation, KEEP_RESOLVED_SECS, MAX_NOTIFICATION_AGE_SECS, Route, STALE_SECS, Timing, evaluate,
-    member_label,
+    member_label, next_evaluation,
 };
 pub use source::AlertSource;
 pub use summary::{rfc3339, summary};

@@ -24,12 +24,19 @@ fn down(member: u64) -> AlertSource {
     })
 }
 
+const TIMING: Timing = Timing {
+    for_secs: 30,
+    repeat_secs: 3600,
+    keep_firing_secs: 0,
+};
+
 /// Runs one pass at `t` seconds with `sources` active.
 struct World {
     book: AlertBook,
     routes: Vec<Route>,
     restarting: BTreeSet<u64>,
     members: BTreeSet<u64>,
+    forming: bool,
     sent: Vec<Notification>,
 }
 
@@ -40,6 +47,7 @@ impl World {
             routes: vec![route("ops")],
             restarting: BTreeSet::new(),
             members: BTreeSet::from([1, 2, 3]),
+            forming: false,
             sent: Vec::new(),
         }
     }
@@ -51,11 +59,9 @@ impl World {
             sources: Some(sources),
             members: Some(&self.members),
             restarting: &self.restarting,
+            forming: self.forming,
             routes: &self.routes,
-            timing: Timing {
-                for_secs: 30,
-                repeat_secs: 3600,
-            },
+            timing: TIMING,
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + t),
         };
         let (book, queued) = evaluate(&self.book, &e);
@@ -102,6 +108,75 @@ fn killed_then_recovered_member_gives_one_firing_and_one_resolved() {
 }
 
 #[test]
+fn the_next_evaluation_is_when_for_runs_out_then_the_reminder() {
+    // Nothing else wakes the controller while a member stays down: the time to look again
+    // comes from the book itself.
+    let mut w = World::new();
+    assert_eq!(next_evaluation(&w.book, TIMING), None);
+    w.pass(0, &[down(2)]);
+    assert_eq!(next_evaluation(&w.book, TIMING), Some(1_000_030));
+    assert!(w.pass(29, &[down(2)]).is_empty());
+    assert_eq!(w.pass(30, &[down(2)]).len(), 1, "fires exactly then");
+    assert_eq!(next_evaluation(&w.book, TIMING), Some(1_003_630));
+    w.pass(40, &[]);
+    assert_eq!(
+        next_evaluation(&w.book, TIMING),
+        None,
+        "resolved: nothing due"
+    );
+}
+
+#[test]
+fn a_restart_bouncing_through_states_is_one_firing_and_one_resolved() {
+    // A killed member comes back through "connection refused", a moment without a fault
+    // and "not serving" before it serves: gaps shorter than keep_firing are no
+    // resolution and no flap.
+    let mut w = World::new();
+    let keep = Timing {
+        keep_firing_secs: 10,
+        ..TIMING
+    };
+    let pass = |w: &mut World, t: u64, sources: &[AlertSource]| {
+        let e = Evaluation {
+            namespace: "ns",
+            cluster: "zk",
+            sources: Some(sources),
+            members: Some(&w.members),
+            restarting: &w.restarting,
+            forming: false,
+            routes: &w.routes,
+            timing: Timing { for_secs: 0, ..keep },
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + t),
+        };
+        let (book, queued) = evaluate(&w.book, &e);
+        w.book = book;
+        w.sent.extend(queued);
+    };
+    for (t, down_now) in [(0, true), (2, false), (3, true), (5, false), (6, true), (8, false)] {
+        let sources = if down_now { vec![down(2)] } else { vec![] };
+        pass(&mut w, t, &sources);
+    }
+    assert_eq!(w.statuses(), vec![(Status::Firing, false)]);
+    assert_eq!(
+        next_evaluation(&w.book, keep),
+        Some(1_000_018),
+        "wakes when it has been clear long enough"
+    );
+    pass(&mut w, 17, &[]);
+    assert_eq!(w.statuses().len(), 1, "still within keep_firing");
+    pass(&mut w, 18, &[]);
+    assert_eq!(
+        w.statuses(),
+        vec![(Status::Firing, false), (Status::Resolved, false)]
+    );
+    assert_eq!(
+        w.sent[1].alerts[0].ends_at,
+        Some(1_000_008),
+        "ends when it cleared, not when the hold ran out"
+    );
+}
+
+#[test]
 fn a_blip_shorter_than_for_pages_nobody() {
     let mut w = World::new();
     w.pass(0, &[down(1)]);
@@ -109,6 +184,23 @@ fn a_blip_shorter_than_for_pages_nobody() {
     w.pass(25, &[]);
     w.pass(100, &[]);
     assert!(w.sent.is_empty(), "{:?}", w.sent);
+}
+
+#[test]
+fn members_joining_a_forming_ensemble_are_not_flapping() {
+    let mut w = World::new();
+    w.forming = true;
+    for i in 0..30u64 {
+        let sources = if i % 2 == 0 { vec![down(3)] } else { vec![] };
+        w.pass(i * 10, &sources);
+    }
+    assert!(w.book.alerts.values().all(|a| !a.flapping && a.changes.is_empty()));
+    // Formed: a real outage pages at once, as a plain firing notice.
+    w.forming = false;
+    for t in (300..400).step_by(10) {
+        w.pass(t, &[down(3)]);
+    }
+    assert_eq!(w.statuses(), vec![(Status::Firing, false)]);
 }
 
 #[test]
@@ -223,6 +315,7 @@ fn alerts_of_removed_members_expire() {
         sources: None,
         members: Some(&w.members),
         restarting: &w.restarting,
+        forming: false,
         routes: &w.routes,
         timing: Timing::default(),
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_050),
@@ -246,6 +339,7 @@ fn unobserved_passes_keep_alerts_until_stale() {
         sources: None,
         members: None,
         restarting: &w.restarting,
+        forming: false,
         routes: &w.routes,
         timing: Timing::default(),
         now,
@@ -328,10 +422,12 @@ fn the_book_stays_under_its_size_bound() {
             sources: Some(std::slice::from_ref(&s)),
             members: Some(&w.members),
             restarting: &w.restarting,
+            forming: false,
             routes: &w.routes,
             timing: Timing {
                 for_secs: 0,
                 repeat_secs: 3600,
+                keep_firing_secs: 0,
             },
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + m * 1000),
         };

@@ -30,6 +30,12 @@ pub struct NotificationsSpec {
     #[serde(default = "default_repeat_interval_seconds")]
     #[schemars(range(min = 60, max = 604800))]
     pub repeat_interval_seconds: i32,
+    /// How long a fault must stay gone before its alert resolves (Prometheus'
+    /// `keep_firing_for`): a restarting member bounces through several states within
+    /// seconds, which is neither a resolution nor a flap.
+    #[serde(default = "default_keep_firing_for_seconds")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub keep_firing_for_seconds: i32,
 }
 
 impl Default for NotificationsSpec {
@@ -39,6 +45,7 @@ impl Default for NotificationsSpec {
             receivers: Vec::new(),
             for_seconds: default_for_seconds(),
             repeat_interval_seconds: default_repeat_interval_seconds(),
+            keep_firing_for_seconds: default_keep_firing_for_seconds(),
         }
     }
 }
@@ -51,6 +58,9 @@ fn default_for_seconds() -> i32 {
 }
 fn default_repeat_interval_seconds() -> i32 {
     4 * 3600
+}
+fn default_keep_firing_for_seconds() -> i32 {
+    15
 }
 
 /// How bad an alert is; receivers set the least they want to hear about.

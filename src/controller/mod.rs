@@ -175,7 +175,7 @@ pub async fn run(
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             match result {
-                Ok((object, _)) => tracing::debug!(cluster = %object, "reconciled"),
+                Ok((object, action)) => tracing::debug!(cluster = %object, ?action, "reconciled"),
                 Err(error) => tracing::debug!(%error, "reconcile error"),
             }
         })

@@ -18,7 +18,7 @@ use super::apply::sync_kind;
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
-use super::notifications::FaultInput;
+use super::notifications::{FaultInput, NotifierReport};
 use super::recovery;
 use super::retention;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
@@ -181,20 +181,26 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         recovery: plan.as_ref().map(|p| &p.report),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
-    if let Some(alerts) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
+    let mut wake = plan.as_ref().and_then(|p| p.requeue);
+    if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
+        let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
+        let until_evaluation = report
+            .next_evaluation
+            .map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
+        wake = wake.into_iter().chain(until_evaluation).min();
     }
+    // Time alone changes a recovery deadline or a pending alert: wake for the earliest.
+    let requeue = Action::requeue(wake.map_or(RESYNC, |d| d.clamp(Duration::from_secs(1), RESYNC)));
     // The status persists a restart before the pod is deleted: an operator that stops
     // in between finds it recorded and re-issues the same delete, never a second one.
     publish_status(cluster, ctx, next).await?;
     let Some(plan) = plan else {
-        return Ok(Action::requeue(RESYNC));
+        return Ok(requeue);
     };
     ctx.remember_recovery(&valid.uid, plan.report.history.clone());
     recovery::act(ctx, cluster, &valid, &plan).await?;
-    Ok(Action::requeue(
-        plan.requeue.map_or(RESYNC, |d| d.min(RESYNC)),
-    ))
+    Ok(requeue)
 }
 
 /// Feeds this pass's faults and recovery decision to the notifier; its delivery failures
@@ -204,13 +210,14 @@ async fn notify(
     cluster: &ZookeeperCluster,
     assessment: Option<&EnsembleAssessment>,
     plan: Option<&recovery::RecoveryPlan>,
-) -> Option<AlertsStatus> {
+) -> Option<NotifierReport> {
     let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
     let restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
     let faults = FaultInput {
         assessment,
         decisions: &decisions,
         restarting: &restarting,
+        forming: status::forming(cluster.status.as_ref()),
     };
     match ctx
         .notifier
@@ -226,7 +233,7 @@ async fn notify(
                 };
                 events::publish(ctx, cluster, &notice).await;
             }
-            Some(report.status)
+            Some(report)
         }
         Err(error) => {
             tracing::warn!(cluster = %cluster.name_any(), %error, "notifications");

@@ -77,7 +77,7 @@ pub fn plan(
     let corrupt = corrupt_members(&valid.name, &live, &policy);
     // Members still starting for the first time are not failed members: until the
     // ensemble has been Available once, recovery does nothing.
-    let decision = if never_available(cluster) {
+    let decision = if crate::status::forming(cluster.status.as_ref()) {
         // Thresholds start counting once it has formed, not while members boot.
         for member in history.members.values_mut() {
             member.failing_since = None;
@@ -145,18 +145,6 @@ pub fn plan(
         deletes,
         requeue,
     })
-}
-
-fn never_available(cluster: &ZookeeperCluster) -> bool {
-    cluster
-        .status
-        .as_ref()
-        .and_then(|s| {
-            s.conditions
-                .iter()
-                .find(|c| c.type_ == crate::api::AVAILABLE)
-        })
-        .is_none_or(|c| c.reason == crate::status::reason::CREATING)
 }
 
 /// Restarts recorded whose pod (same uid) still lives and is not terminating: the

@@ -624,7 +624,11 @@ fn a_landed_restart_holds_nothing_when_the_member_fails_again() {
     let h = observe(&h, &healthy3, &gone, now(2));
     let h = observe(&h, &healthy3, &pods, now(10));
     assert!(h.member(2).is_some_and(|m| m.landed), "{h:?}");
-    assert_eq!(h.member(2).and_then(|m| m.in_flight_until(&policy, now(10))), None);
+    assert_eq!(
+        h.member(2)
+            .and_then(|m| m.in_flight_until(&policy, now(10))),
+        None
+    );
     // Unreachable again from t=60 with its pod no longer Ready.
     let down = ensemble(
         vec![

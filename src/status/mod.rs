@@ -48,6 +48,14 @@ pub struct Observed<'a> {
 }
 
 /// Majority of `voters`: the fewest serving members that keep a quorum.
+/// The cluster has never been Available: its ensemble is still forming for the first
+/// time, so being without quorum is expected, not a fault worth acting or paging on.
+pub fn forming(status: Option<&ZookeeperClusterStatus>) -> bool {
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == AVAILABLE))
+        .is_none_or(|c| c.reason == reason::CREATING)
+}
+
 pub fn majority(voters: i32) -> i32 {
     voters / 2 + 1
 }

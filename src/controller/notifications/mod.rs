@@ -19,6 +19,7 @@
 //!     assessment: assessment.as_ref(),          // None: nothing observed this pass
 //!     decisions: &[decision],                   // recovery verdicts (may be empty)
 //!     restarting: &restarting,                  // members the operator is restarting
+//!     forming: status::forming(cluster.status.as_ref()), // never Available yet
 //! };
 //! match ctx.notifier.observe(cluster, &faults, SystemTime::now()).await {
 //!     Ok(report) => {
@@ -55,7 +56,7 @@ use crate::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
 use crate::api::{AlertsStatus, NotificationsSpec, ReceiverSpec, ZookeeperCluster};
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::notify::{Deliverer, NotifyError};
-use crate::recovery::Decision;
+use crate::recovery::{Decision, at};
 
 /// The ConfigMap key holding the book.
 pub const BOOK_KEY: &str = "book.json";
@@ -63,6 +64,8 @@ pub const BOOK_KEY: &str = "book.json";
 pub const DEFAULT_PREFIX: &str = "operator/";
 /// A delivery task with nothing due looks again at least this often.
 const IDLE_WAKE: Duration = Duration::from_secs(60);
+/// Faults of a cluster that has never been Available wait at least this long to page.
+pub const FORMING_GRACE: Duration = Duration::from_secs(300);
 
 pub fn book_config_map_name(cluster: &str) -> String {
     format!("{cluster}-alerts")
@@ -100,6 +103,8 @@ pub struct FaultInput<'a> {
     pub assessment: Option<&'a EnsembleAssessment>,
     pub decisions: &'a [Decision],
     pub restarting: &'a BTreeSet<MemberId>,
+    /// The cluster has not been Available yet (its ensemble is still forming).
+    pub forming: bool,
 }
 
 /// What one `observe` tells reconcile.
@@ -108,6 +113,8 @@ pub struct NotifierReport {
     pub status: AlertsStatus,
     /// Delivery failures since the last call, each worth a Warning Event.
     pub failures: Vec<NotifyError>,
+    /// When to evaluate again although nothing changes (a pending alert's `for` ends).
+    pub next_evaluation: Option<SystemTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,8 +248,9 @@ impl Notifier {
             sources: sources.as_deref(),
             members: members.as_ref(),
             restarting: faults.restarting,
+            forming: faults.forming,
             routes: &routes,
-            timing: timing(&spec),
+            timing: timing(&spec, faults.forming),
             now,
         };
         let (next, queued) = alerts::evaluate(&book, &evaluation);
@@ -266,6 +274,7 @@ impl Notifier {
         Ok(NotifierReport {
             status: alerts::summary(&next),
             failures,
+            next_evaluation: alerts::next_evaluation(&next, evaluation.timing).map(at),
         })
     }
 
@@ -348,16 +357,43 @@ fn routes(spec: &NotificationsSpec, defaults: &DefaultReceivers) -> Vec<Route> {
         .collect()
 }
 
-fn timing(spec: &NotificationsSpec) -> Timing {
+fn timing(spec: &NotificationsSpec, forming: bool) -> Timing {
+    let d = Timing::default();
+    let secs = |v: i32, default: u64| u64::try_from(v).unwrap_or(default);
+    let for_secs = secs(spec.for_seconds, d.for_secs);
     Timing {
-        for_secs: u64::try_from(spec.for_seconds).unwrap_or(30),
-        repeat_secs: u64::try_from(spec.repeat_interval_seconds).unwrap_or(4 * 3600),
+        // A new ensemble is without quorum until it forms: that pages only if forming
+        // takes longer than FORMING_GRACE, not on every cluster created.
+        for_secs: if forming {
+            for_secs.max(FORMING_GRACE.as_secs())
+        } else {
+            for_secs
+        },
+        repeat_secs: secs(spec.repeat_interval_seconds, d.repeat_secs),
+        keep_firing_secs: secs(spec.keep_firing_for_seconds, d.keep_firing_secs),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forming_cluster_pages_only_after_the_grace() {
+        let spec = NotificationsSpec {
+            for_seconds: 0,
+            keep_firing_for_seconds: 7,
+            ..NotificationsSpec::default()
+        };
+        assert_eq!(timing(&spec, false).for_secs, 0);
+        assert_eq!(timing(&spec, true).for_secs, FORMING_GRACE.as_secs());
+        let slow = NotificationsSpec {
+            for_seconds: 900,
+            ..spec.clone()
+        };
+        assert_eq!(timing(&slow, true).for_secs, 900, "a longer `for` stays");
+        assert_eq!(timing(&spec, true).keep_firing_secs, 7);
+    }
 
     #[test]
     fn defaults_are_prefixed_and_opt_out_works() {
