@@ -119,7 +119,13 @@ impl ReconfigClient {
         })?;
         let xid = self.xid();
         let request = records::encode_reconfig(xid, joining, leaving, "", cur);
-        let record = self.call(xid, &request, expected_version).await?;
+        let record = self
+            .call(xid, &request, expected_version)
+            .await
+            .map_err(|e| match e {
+                ReconfigError::Wire(e) => ReconfigError::OutcomeUnknown(e),
+                other => other,
+            })?;
         parse_reply(&record)
     }
 

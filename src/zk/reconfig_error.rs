@@ -12,6 +12,11 @@ pub enum ReconfigError {
     /// Connecting, the handshake or the exchange failed (refused, timeout, closed...).
     #[error(transparent)]
     Wire(#[from] ZkError),
+    /// The reconfig was sent but the connection failed before its reply. Removing the
+    /// leader does this often: the member we talk to drops its clients while it follows
+    /// the new leader. The change may or may not be committed: read the config again.
+    #[error("reconfig sent, but no reply: {0}")]
+    OutcomeUnknown(#[source] ZkError),
     /// -102: the session is not the super user (wrong password, or no superDigest set).
     #[error("not authorised to reconfigure (is the super-user password right?)")]
     NoAuth,
@@ -66,6 +71,7 @@ impl ReconfigError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Wire(e) => e.kind().as_str(),
+            Self::OutcomeUnknown(_) => "ReconfigOutcomeUnknown",
             Self::NoAuth => "NoAuth",
             Self::AuthFailed => "AuthFailed",
             Self::BadVersion { .. } => "BadVersion",
