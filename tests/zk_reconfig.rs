@@ -60,6 +60,21 @@ async fn wait_all_agree(zk: &ZkEnsemble, ids: &[u64], password: &str, want: &Dyn
     }
 }
 
+/// The membership in the dynamic file that member `id`'s zoo.cfg names.
+fn on_disk(zk: &ZkEnsemble, id: u64) -> std::collections::BTreeMap<u64, ServerSpec> {
+    let cfg = std::fs::read_to_string(zk.dir(id).join("zoo.cfg")).expect("zoo.cfg");
+    let file = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("dynamicConfigFile="))
+        .expect("dynamicConfigFile line");
+    // Named after the committed version, not the initial zoo.cfg.dynamic.
+    assert!(file.contains(".dynamic."), "{file}");
+    let text = std::fs::read_to_string(file).expect("dynamic file");
+    DynamicConfig::parse(&text)
+        .expect("dynamic file parses")
+        .servers
+}
+
 /// Polls member `id` until its committed config is newer than `version`.
 async fn wait_for_newer_config(
     zk: &ZkEnsemble,
@@ -226,6 +241,14 @@ async fn grows_to_five_and_shrinks_to_three_leader_last() {
     assert!(remaining.contains(&new_leader));
     wait_all_agree(&zk, &remaining, &pw, &config).await;
     write_and_read_everywhere(&zk, &remaining, "three");
+
+    // The committed membership is on disk (what a restarted pod starts from): ZooKeeper
+    // rewrote zoo.cfg to name zoo.cfg.dynamic.<version>. A restarted member rejoins.
+    let restarted = *remaining.iter().find(|&&i| i != new_leader).unwrap();
+    assert_eq!(on_disk(&zk, restarted), config.servers);
+    zk.restart(restarted);
+    wait_mode(&zk, restarted, "follower").await;
+    wait_all_agree(&zk, &remaining, &pw, &config).await;
     eprintln!("grow/shrink took {:?}", t0.elapsed());
 }
 

@@ -198,6 +198,11 @@ impl ZkEnsemble {
         self.member(id).child.as_ref().map(Child::id)
     }
 
+    /// The member's directory: `zoo.cfg`, its dynamic config files, `data/`, the log.
+    pub fn dir(&self, id: u64) -> &Path {
+        &self.member(id).dir
+    }
+
     /// The member's stdout/stderr, for failure messages.
     pub fn log(&self, id: u64) -> String {
         fs::read_to_string(self.member(id).dir.join("zookeeper.out")).unwrap_or_default()
