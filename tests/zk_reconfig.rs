@@ -270,6 +270,15 @@ async fn refusals_are_typed() {
         other => panic!("wrong password: {other:?}"),
     }
 
+    // ZooKeeper does not refuse removing an unknown member: it commits the same servers
+    // under a new version. The caller must only remove ids it read from the config.
+    let mut client = connect(&zk, 1, &pw).await;
+    let noop = client.remove(99, version).await.expect("no-op remove");
+    assert_eq!(noop.servers, config.servers);
+    assert!(noop.version > config.version);
+    let config = noop;
+    let version = config.version.expect("version");
+
     // The leader accepts a new voter when a majority of the *new* config is synced, even
     // if the new voter itself is not (3 of 4 would do). With member 3 down, only 2 of 4
     // are synced: the new config has no quorum.

@@ -94,6 +94,9 @@ impl ReconfigClient {
     }
 
     /// Removes member `id` (a follower, an observer or the leader: the leader hands over).
+    /// ZooKeeper does not check that `id` is a member: an unknown id commits the same
+    /// servers under a new version, so only pass ids read from the config. Removing the
+    /// leader often ends in [`ReconfigError::OutcomeUnknown`]; send it to a follower.
     pub async fn remove(
         &mut self,
         id: u64,
