@@ -49,7 +49,7 @@ fn request_header(xid: i32, op: i32) -> Vec<u8> {
     frame(&body)
 }
 
-fn frame(body: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 4);
     out.extend_from_slice(&(body.len() as i32).to_be_bytes());
     out.extend_from_slice(body);
@@ -119,10 +119,11 @@ pub fn decode_reply_header(body: &[u8]) -> Result<ReplyHeader, ZkError> {
     })
 }
 
-struct Reader<'a>(&'a [u8]);
+/// A cursor over a record; every read checks the length first (no panics on any bytes).
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], ZkError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], ZkError> {
         if self.0.len() < n {
             return Err(ZkError::Malformed("truncated jute record".into()));
         }
@@ -130,17 +131,17 @@ impl Reader<'_> {
         self.0 = tail;
         Ok(head)
     }
-    fn skip(&mut self, n: usize) -> Result<(), ZkError> {
+    pub(crate) fn skip(&mut self, n: usize) -> Result<(), ZkError> {
         self.take(n).map(|_| ())
     }
-    fn u8(&mut self) -> Result<u8, ZkError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, ZkError> {
         Ok(self.take(1)?[0])
     }
-    fn i32(&mut self) -> Result<i32, ZkError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, ZkError> {
         let b = self.take(4)?;
         Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn i64(&mut self) -> Result<i64, ZkError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, ZkError> {
         let b = self.take(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
@@ -154,6 +155,7 @@ pub fn decode_frame_for_fuzz(bytes: &[u8]) {
     while let Ok(Some(body)) = take_frame(&mut buf, MAX_FRAME) {
         let _ = decode_connect_response(&body);
         let _ = decode_reply_header(&body);
+        let _ = super::records::decode_data_and_stat(body.get(16..).unwrap_or_default());
     }
 }
 

@@ -108,7 +108,8 @@ impl HealthSession {
         .await;
     }
 
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), ZkError> {
+    /// Also the transport of the reconfiguration client, which reuses this handshake.
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), ZkError> {
         // A few bytes into an idle socket never block for long; the bound is for safety.
         timeout(Duration::from_secs(1), self.stream.write_all(bytes))
             .await
@@ -119,7 +120,8 @@ impl HealthSession {
         Ok(())
     }
 
-    async fn next_frame(&mut self, what: &'static str) -> Result<Vec<u8>, ZkError> {
+    /// The next whole frame body. Cancel-safe: partial frames stay buffered.
+    pub(crate) async fn next_frame(&mut self, what: &'static str) -> Result<Vec<u8>, ZkError> {
         loop {
             if let Some(body) = jute::take_frame(&mut self.buf, jute::MAX_FRAME)? {
                 return Ok(body);

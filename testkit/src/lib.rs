@@ -3,3 +3,4 @@ pub mod controlplane;
 pub mod kubelet;
 pub mod standin;
 pub mod zkensemble;
+mod zkensemble_reconfig;

@@ -7,6 +7,10 @@
 //! started them, and are killed when the ensemble is dropped. Installs nothing: when
 //! ZooKeeper is missing it panics and says to run `testkit/scripts/install-deps.sh`.
 //!
+//! With [`EnsembleOptions::reconfigurable`] the members run with dynamic reconfiguration
+//! (`reconfigEnabled`, `dynamicConfigFile`, a super-user digest); `zkensemble_reconfig`
+//! adds members that join a running ensemble.
+//!
 //! PR_SET_PDEATHSIG fires when the *thread* that spawned a member exits: start and
 //! restart members from a thread that outlives them (a test's own thread, a runtime's
 //! `block_on` thread), not from short-lived `spawn_blocking` threads.
@@ -45,6 +49,26 @@ pub struct EnsembleOptions {
     pub heap_mb: u32,
     /// Extra `zoo.cfg` lines.
     pub extra_config: Vec<String>,
+    /// Members keep their `server.N` lines in a `dynamicConfigFile` and run with
+    /// `reconfigEnabled=true`, so membership can change with `reconfig`.
+    pub dynamic_reconfig: bool,
+    /// Extra JVM flags, e.g. `-Dzookeeper.DigestAuthenticationProvider.superDigest=...`.
+    pub jvm_flags: Vec<String>,
+}
+
+impl EnsembleOptions {
+    /// `members` members with dynamic reconfiguration, whose super user has the digest
+    /// `super_digest` (`super:<base64 sha1>`), as the operator would run them.
+    pub fn reconfigurable(members: usize, super_digest: &str) -> Self {
+        Self {
+            members,
+            dynamic_reconfig: true,
+            jvm_flags: vec![format!(
+                "-Dzookeeper.DigestAuthenticationProvider.superDigest={super_digest}"
+            )],
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for EnsembleOptions {
@@ -56,6 +80,8 @@ impl Default for EnsembleOptions {
             sync_limit: 6,
             heap_mb: 96,
             extra_config: Vec::new(),
+            dynamic_reconfig: false,
+            jvm_flags: Vec::new(),
         }
     }
 }
@@ -69,20 +95,22 @@ pub enum MemberState {
 }
 
 #[derive(Debug)]
-struct Member {
-    id: u64,
-    client: SocketAddr,
-    dir: PathBuf,
-    child: Option<Child>,
-    state: MemberState,
+pub(crate) struct Member {
+    pub(crate) id: u64,
+    pub(crate) client: SocketAddr,
+    pub(crate) dir: PathBuf,
+    /// This member's `server.N=...` line.
+    pub(crate) server_line: String,
+    pub(crate) child: Option<Child>,
+    pub(crate) state: MemberState,
 }
 
 /// A running ensemble. Dropping it kills every member and removes its files.
 #[derive(Debug)]
 pub struct ZkEnsemble {
-    root: PathBuf,
-    opts: EnsembleOptions,
-    members: Vec<Member>,
+    pub(crate) root: PathBuf,
+    pub(crate) opts: EnsembleOptions,
+    pub(crate) members: Vec<Member>,
 }
 
 /// Panics with the fix when Debian's ZooKeeper or Java is missing.
@@ -116,40 +144,18 @@ impl ZkEnsemble {
         fs::create_dir_all(&root).expect("create ensemble dir");
         let ports = free_ports(opts.members * 3);
         let servers: Vec<String> = (0..opts.members)
-            .map(|i| {
-                let (q, e, c) = (ports[3 * i + 1], ports[3 * i + 2], ports[3 * i]);
-                format!(
-                    "server.{}=127.0.0.1:{q}:{e}:participant;127.0.0.1:{c}",
-                    i + 1
-                )
-            })
+            .map(|i| server_line(i as u64 + 1, &ports[3 * i..3 * i + 3]))
             .collect();
         let mut members = Vec::with_capacity(opts.members);
         for i in 0..opts.members {
             let id = i as u64 + 1;
             let dir = root.join(format!("member-{id}"));
-            let data = dir.join("data");
-            fs::create_dir_all(&data).expect("create data dir");
-            fs::write(data.join("myid"), format!("{id}\n")).expect("write myid");
-            let mut cfg = vec![
-                format!("tickTime={}", opts.tick_time_ms),
-                format!("initLimit={}", opts.init_limit),
-                format!("syncLimit={}", opts.sync_limit),
-                format!("dataDir={}", data.display()),
-                format!("clientPort={}", ports[3 * i]),
-                "clientPortAddress=127.0.0.1".into(),
-                "4lw.commands.whitelist=*".into(),
-                "admin.enableServer=false".into(),
-                "standaloneEnabled=false".into(),
-                "maxClientCnxns=0".into(),
-            ];
-            cfg.extend(servers.iter().cloned());
-            cfg.extend(opts.extra_config.iter().cloned());
-            fs::write(dir.join("zoo.cfg"), cfg.join("\n") + "\n").expect("write zoo.cfg");
+            write_member_files(&opts, &dir, id, ports[3 * i], &servers);
             members.push(Member {
                 id,
                 client: SocketAddr::from(([127, 0, 0, 1], ports[3 * i])),
                 dir,
+                server_line: servers[i].clone(),
                 child: None,
                 state: MemberState::Stopped,
             });
@@ -192,6 +198,11 @@ impl ZkEnsemble {
         self.member(id).child.as_ref().map(Child::id)
     }
 
+    /// The member's directory: `zoo.cfg`, its dynamic config files, `data/`, the log.
+    pub fn dir(&self, id: u64) -> &Path {
+        &self.member(id).dir
+    }
+
     /// The member's stdout/stderr, for failure messages.
     pub fn log(&self, id: u64) -> String {
         fs::read_to_string(self.member(id).dir.join("zookeeper.out")).unwrap_or_default()
@@ -200,6 +211,7 @@ impl ZkEnsemble {
     /// Starts a stopped member again, with its data.
     pub fn start_member(&mut self, id: u64) {
         let heap = self.opts.heap_mb;
+        let jvm_flags = self.opts.jvm_flags.clone();
         let m = self.member_mut(id);
         assert!(m.child.is_none(), "member {id} is already running");
         let out = fs::OpenOptions::new()
@@ -215,8 +227,9 @@ impl ZkEnsemble {
                 "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1",
                 "-Djava.net.preferIPv4Stack=true",
-                "-cp",
             ])
+            .args(&jvm_flags)
+            .arg("-cp")
             .arg(format!("{ZOOKEEPER_CONF_DIR}:{ZOOKEEPER_JAR}"))
             .arg(MAIN_CLASS)
             .arg(m.dir.join("zoo.cfg"))
@@ -352,6 +365,11 @@ impl ZkEnsemble {
             .map(|m| m.id)
     }
 
+    /// This member's `server.N=host:quorum:election:participant;host:client` line.
+    pub fn server_line(&self, id: u64) -> String {
+        self.member(id).server_line.clone()
+    }
+
     fn member(&self, id: u64) -> &Member {
         self.members
             .iter()
@@ -359,7 +377,7 @@ impl ZkEnsemble {
             .unwrap_or_else(|| panic!("no member {id}"))
     }
 
-    fn member_mut(&mut self, id: u64) -> &mut Member {
+    pub(crate) fn member_mut(&mut self, id: u64) -> &mut Member {
         self.members
             .iter_mut()
             .find(|m| m.id == id)
@@ -377,6 +395,51 @@ impl Drop for ZkEnsemble {
         }
         let _ = fs::remove_dir_all(&self.root);
     }
+}
+
+/// `server.N=127.0.0.1:quorum:election:participant;127.0.0.1:client` from `[client,
+/// quorum, election]` ports.
+pub(crate) fn server_line(id: u64, ports: &[u16]) -> String {
+    let (c, q, e) = (ports[0], ports[1], ports[2]);
+    format!("server.{id}=127.0.0.1:{q}:{e}:participant;127.0.0.1:{c}")
+}
+
+/// Writes `myid` and `zoo.cfg` (plus `zoo.cfg.dynamic` in dynamic mode) for one member
+/// whose view of the membership is `servers`.
+pub(crate) fn write_member_files(
+    opts: &EnsembleOptions,
+    dir: &Path,
+    id: u64,
+    client_port: u16,
+    servers: &[String],
+) {
+    let data = dir.join("data");
+    fs::create_dir_all(&data).expect("create data dir");
+    fs::write(data.join("myid"), format!("{id}\n")).expect("write myid");
+    let mut cfg = vec![
+        format!("tickTime={}", opts.tick_time_ms),
+        format!("initLimit={}", opts.init_limit),
+        format!("syncLimit={}", opts.sync_limit),
+        format!("dataDir={}", data.display()),
+        "4lw.commands.whitelist=*".into(),
+        "admin.enableServer=false".into(),
+        "standaloneEnabled=false".into(),
+        "maxClientCnxns=0".into(),
+    ];
+    if opts.dynamic_reconfig {
+        // The client address is in each server line; ZooKeeper rewrites this file and
+        // moves to zoo.cfg.dynamic.<version> as the membership changes.
+        let dynamic = dir.join("zoo.cfg.dynamic");
+        fs::write(&dynamic, servers.join("\n") + "\n").expect("write zoo.cfg.dynamic");
+        cfg.push("reconfigEnabled=true".into());
+        cfg.push(format!("dynamicConfigFile={}", dynamic.display()));
+    } else {
+        cfg.push(format!("clientPort={client_port}"));
+        cfg.push("clientPortAddress=127.0.0.1".into());
+        cfg.extend(servers.iter().cloned());
+    }
+    cfg.extend(opts.extra_config.iter().cloned());
+    fs::write(dir.join("zoo.cfg"), cfg.join("\n") + "\n").expect("write zoo.cfg");
 }
 
 /// Sends a four-letter word with plain std sockets and returns the reply.
@@ -402,7 +465,7 @@ fn signal(child: &Child, sig: i32) {
 
 /// Ports the kernel considers free right now; all are held until all are picked, so
 /// they are distinct. Another process could still take one before ZooKeeper binds it.
-fn free_ports(n: usize) -> Vec<u16> {
+pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
         .collect();
