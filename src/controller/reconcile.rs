@@ -1,6 +1,7 @@
 //! The reconcile pipeline: fetch -> validate -> build (pure) -> apply -> observe ->
-//! recovery plan (pure) -> status (pure) -> patch status only when it changed ->
-//! recovery act (restart a member) -> Events for transitions and decisions.
+//! roll inputs -> recovery plan (pure) -> roll plan (pure) -> status (pure) -> patch status only when it changed ->
+//! recovery act (restart a member) -> roll act (leader-last rolling restart) -> Events for
+//! transitions and decisions.
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,11 +22,13 @@ use super::events;
 use super::notifications::FaultInput;
 use super::recovery;
 use super::retention;
+use super::rollout;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
 use crate::health::EnsembleAssessment;
-use crate::recovery::Decision;
+use crate::recovery::{Decision, WaitCause};
+use crate::rollout::RolloutDecision;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -165,6 +168,19 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
+    let now_t = SystemTime::now();
+    // The roll and recovery never act at once: recovery yields while a roll step is in
+    // flight, and a roll waits while recovery has a restart in flight.
+    let roll_inputs = rollout::inputs(
+        ctx,
+        cluster,
+        &valid,
+        statefulset.as_ref(),
+        &pods,
+        assessment.as_ref(),
+    )
+    .await;
+    let rolling = roll_inputs.step_in_flight(assessment.as_ref(), now_t);
     let written = ctx.written_recovery(&valid.uid);
     let plan = recovery::plan(
         cluster,
@@ -172,29 +188,55 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         &pods,
         assessment.as_ref(),
         written.as_ref(),
-        SystemTime::now(),
+        rolling.as_deref(),
+        now_t,
+    );
+    let recovering = plan.as_ref().and_then(|p| recovery_in_flight(&valid, &p.decision));
+    let roll = rollout::plan(
+        &roll_inputs,
+        assessment.as_ref(),
+        recovering.as_deref(),
+        now_t,
     );
     let observed = Observed {
         statefulset: statefulset.as_ref(),
         pods: &pods,
         quorum: assessment.as_ref(),
         recovery: plan.as_ref().map(|p| &p.report),
+        rollout: Some(&roll),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
     if let Some(alerts) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
     }
-    // The status persists a restart before the pod is deleted: an operator that stops
-    // in between finds it recorded and re-issues the same delete, never a second one.
+    // The status persists a restart (recovery's or the roll's) before the pod is
+    // deleted: an operator that stops in between finds it recorded and re-issues the
+    // same delete, never a second one.
     publish_status(cluster, ctx, next).await?;
-    let Some(plan) = plan else {
-        return Ok(Action::requeue(RESYNC));
-    };
-    ctx.remember_recovery(&valid.uid, plan.report.history.clone());
-    recovery::act(ctx, cluster, &valid, &plan).await?;
-    Ok(Action::requeue(
-        plan.requeue.map_or(RESYNC, |d| d.min(RESYNC)),
-    ))
+    let mut requeue = RESYNC;
+    if let Some(plan) = &plan {
+        ctx.remember_recovery(&valid.uid, plan.report.history.clone());
+        recovery::act(ctx, cluster, &valid, plan).await?;
+        requeue = plan.requeue.map_or(requeue, |d| d.min(requeue));
+    }
+    rollout::act(ctx, cluster, &valid, &roll).await?;
+    if roll.decision != RolloutDecision::Idle {
+        requeue = requeue.min(rollout::ROLL_REQUEUE);
+    }
+    Ok(Action::requeue(requeue))
+}
+
+/// The member recovery restarts in this pass or waits for, if any.
+fn recovery_in_flight(valid: &ValidCluster, decision: &Decision) -> Option<String> {
+    match decision {
+        Decision::Restart { pod, .. } | Decision::ResetData { pod, .. } => Some(pod.clone()),
+        Decision::Wait {
+            member,
+            cause: WaitCause::InFlight,
+            ..
+        } => Some(status::member_name(valid, *member)),
+        _ => None,
+    }
 }
 
 /// Feeds this pass's faults and recovery decision to the notifier; its delivery failures
