@@ -24,9 +24,9 @@ pub fn whole(obs: &RolloutObservation<'_>) -> Result<(), String> {
         if !member.serving {
             return Err(format!("{} is not serving ({})", pod.name, member.role.as_str()));
         }
-        if member.role == Role::Follower
-            && (member.lag.is_none() || assessment.lagging.contains(&id))
-        {
+        let behind = assessment.lagging.contains(&id)
+            || (member.role == Role::Follower && member.lag.is_none());
+        if behind {
             return Err(format!("{} has not caught up with the leader", pod.name));
         }
     }
