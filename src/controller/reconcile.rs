@@ -191,7 +191,9 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         rolling.as_deref(),
         now_t,
     );
-    let recovering = plan.as_ref().and_then(|p| recovery_in_flight(&valid, &p.decision));
+    let recovering = plan
+        .as_ref()
+        .and_then(|p| recovery_in_flight(&valid, &p.decision));
     let roll = rollout::plan(
         &roll_inputs,
         assessment.as_ref(),

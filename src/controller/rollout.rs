@@ -86,7 +86,9 @@ pub async fn inputs(
     pods: &[Pod],
     assessment: Option<&EnsembleAssessment>,
 ) -> RolloutInputs {
-    let template = statefulset.and_then(|s| s.spec.as_ref()).map(|s| &s.template);
+    let template = statefulset
+        .and_then(|s| s.spec.as_ref())
+        .map(|s| &s.template);
     let template_hash = template
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.annotations.as_ref())
@@ -241,7 +243,10 @@ pub async fn act(
             delete(ctx, valid, &step.pod, &step.uid).await?;
         }
         RolloutDecision::Stalled { step, .. } => {
-            let told = (STALLED.to_string(), format!("{}@{}", step.pod, step.started));
+            let told = (
+                STALLED.to_string(),
+                format!("{}@{}", step.pod, step.started),
+            );
             if ctx.first_roll_telling(&uid, told) {
                 let notice = Notice {
                     warning: true,
@@ -252,14 +257,17 @@ pub async fn act(
                 events::publish_related(ctx, cluster, &notice, Some(related)).await;
             }
         }
-        RolloutDecision::Idle | RolloutDecision::Waiting { .. } | RolloutDecision::Blocked { .. } => {
-        }
+        RolloutDecision::Idle
+        | RolloutDecision::Waiting { .. }
+        | RolloutDecision::Blocked { .. } => {}
     }
     if let Some(rolled) = plan.finished {
         let notice = Notice {
             warning: false,
             reason: COMPLETE.into(),
-            message: format!("rolling restart complete: {rolled} member(s) restarted, the leader last"),
+            message: format!(
+                "rolling restart complete: {rolled} member(s) restarted, the leader last"
+            ),
         };
         events::publish(ctx, cluster, &notice).await;
     }

@@ -25,9 +25,11 @@ pub fn decide(
                 completed = Some(step);
                 None
             }
-            StepProgress::InFlight {
-                reissue: true, ..
-            } => Some(RolloutDecision::Reissue(step)),
+            StepProgress::Superseded => {
+                current.step = None;
+                None
+            }
+            StepProgress::InFlight { reissue: true, .. } => Some(RolloutDecision::Reissue(step)),
             StepProgress::InFlight { waiting_for, .. } => {
                 Some(RolloutDecision::Waiting { step, waiting_for })
             }
@@ -65,12 +67,12 @@ pub fn decide(
             ..RolloutState::default()
         });
     let leader = obs.assessment.and_then(|a| a.leader);
-    // Followers (and anything not leading) by member id, the leader last: restarting the
-    // leader forces an election, so it happens once, at the end.
+    // Members that are down first (restarting them costs nothing), then followers by
+    // member id, the leader last: restarting it forces an election, so that happens
+    // once, at the end.
     let Some(target) = outdated
         .iter()
-        .find(|p| Some(p.id) != leader)
-        .or_else(|| outdated.first())
+        .min_by_key(|p| (safety::healthy(obs, p.id), Some(p.id) == leader, p.id))
     else {
         return RolloutPlan {
             decision: RolloutDecision::Idle,

@@ -61,9 +61,9 @@ impl RolloutDecision {
                  {waiting_for}); the roll stops until it does",
                 step.describe()
             ),
-            Self::Blocked { outdated, why } => format!(
-                "{outdated} member(s) to restart onto the new pod template; waiting: {why}"
-            ),
+            Self::Blocked { outdated, why } => {
+                format!("{outdated} member(s) to restart onto the new pod template; waiting: {why}")
+            }
         }
     }
 }

@@ -515,8 +515,13 @@ fn a_roll_sets_progressing_and_persists_its_step() {
         "t0",
     );
     assert_eq!(condition(&status, PROGRESSING), ("True", "RollingRestart"));
-    let message = &find(&status.conditions, PROGRESSING).expect("progressing").message;
-    assert_eq!(message, "restarting zk-1 (follower) 1/3: configuration changed");
+    let message = &find(&status.conditions, PROGRESSING)
+        .expect("progressing")
+        .message;
+    assert_eq!(
+        message,
+        "restarting zk-1 (follower) 1/3: configuration changed"
+    );
     assert_eq!(status.rollout.as_ref(), Some(&state));
     let stalled = observed(RolloutDecision::Stalled {
         step,
@@ -539,6 +544,8 @@ fn a_roll_sets_progressing_and_persists_its_step() {
         condition(&status, PROGRESSING),
         ("False", "RollingRestartStalled")
     );
-    let message = &find(&status.conditions, PROGRESSING).expect("progressing").message;
+    let message = &find(&status.conditions, PROGRESSING)
+        .expect("progressing")
+        .message;
     assert!(message.contains("did not rejoin within 600s"), "{message}");
 }

@@ -2,6 +2,10 @@
 //! against a real control plane, apply examples, wait for conditions.
 #![allow(dead_code)] // each test binary uses a different subset
 
+mod workload;
+#[allow(unused_imports)] // not every test binary runs ZooKeeper
+pub use workload::*;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
