@@ -28,7 +28,6 @@ use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
 use crate::health::EnsembleAssessment;
 use crate::recovery::{Decision, WaitCause};
-use crate::rollout::RolloutDecision;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -222,8 +221,8 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         requeue = plan.requeue.map_or(requeue, |d| d.min(requeue));
     }
     rollout::act(ctx, cluster, &valid, &roll).await?;
-    if roll.decision != RolloutDecision::Idle {
-        requeue = requeue.min(rollout::ROLL_REQUEUE);
+    if let Some(roll_requeue) = rollout::requeue(&roll) {
+        requeue = requeue.min(roll_requeue);
     }
     Ok(Action::requeue(requeue))
 }

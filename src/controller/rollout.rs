@@ -26,11 +26,18 @@ use crate::status::is_pod_ready;
 use crate::status::notices::Notice;
 use crate::validate::ValidCluster;
 
+/// Event reasons: each step (member and role, so the leader-last order shows), a stall,
+/// the end of a roll.
+pub const MEMBER_ROLLED: &str = "MemberRolled";
+pub const STALLED: &str = "RollingRestartStalled";
+pub const COMPLETE: &str = "RollingRestartComplete";
 /// The label the StatefulSet controller puts on each pod: its template revision.
 const REVISION_LABEL: &str = "controller-revision-hash";
 /// How often a roll under way is looked at: the leader's synced count and the members'
-/// catch-up are not health changes, so nothing else wakes the reconcile for them.
-pub const ROLL_REQUEUE: Duration = Duration::from_secs(2);
+/// catch-up are not health changes, so nothing else wakes the reconcile for them. A roll
+/// that waits on something else (blocked, stalled) is looked at less often.
+const STEP_REQUEUE: Duration = Duration::from_secs(2);
+const WAIT_REQUEUE: Duration = Duration::from_secs(10);
 const MNTR_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The roll's view of this pass, gathered before recovery plans (which must know whether
@@ -73,6 +80,17 @@ impl RolloutInputs {
             StepProgress::InFlight { .. }
         )
         .then(|| step.describe())
+    }
+}
+
+/// When to look again for the roll's sake, if it is under way.
+pub fn requeue(plan: &RolloutPlan) -> Option<Duration> {
+    match plan.decision {
+        RolloutDecision::Idle => None,
+        RolloutDecision::Restart(_)
+        | RolloutDecision::Reissue(_)
+        | RolloutDecision::Waiting { .. } => Some(STEP_REQUEUE),
+        RolloutDecision::Blocked { .. } | RolloutDecision::Stalled { .. } => Some(WAIT_REQUEUE),
     }
 }
 
@@ -274,10 +292,6 @@ pub async fn act(
     Ok(())
 }
 
-pub const MEMBER_ROLLED: &str = "MemberRolled";
-pub const STALLED: &str = "RollingRestartStalled";
-pub const COMPLETE: &str = "RollingRestartComplete";
-
 async fn delete(ctx: &Context, valid: &ValidCluster, pod: &str, uid: &str) -> Result<()> {
     let params = DeleteParams {
         preconditions: Some(Preconditions {
@@ -292,7 +306,7 @@ async fn delete(ctx: &Context, valid: &ValidCluster, pod: &str, uid: &str) -> Re
         Ok(_) => Ok(()),
         // Gone, or already replaced (uid precondition failed): nothing left to do.
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-        Err(source) => Err(Error::Restart {
+        Err(source) => Err(Error::Roll {
             what: format!("pod {pod}"),
             source,
         }),

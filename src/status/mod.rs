@@ -3,7 +3,8 @@
 //! Conditions come from the quorum assessment (the operator talks to every member) once
 //! the first probe round is in, and from pod readiness before that:
 //! - `Available`: a serving quorum with a leader (before: a majority of pods Ready).
-//! - `Progressing`: the StatefulSet is still creating or rolling out members.
+//! - `Progressing`: the StatefulSet is still creating or scaling members, or the
+//!   operator's leader-last rolling restart is under way (or stalled).
 //! - `Degraded`: a member is down, lagging or overloaded, or the quorum is lost; once
 //!   degraded, losing the quorum keeps it so (things got worse, not better).
 pub mod conditions;
