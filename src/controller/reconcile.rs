@@ -26,7 +26,7 @@ use super::rollout;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
-use crate::health::EnsembleAssessment;
+use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::{Decision, WaitCause};
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
@@ -207,7 +207,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         rollout: Some(&roll),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
-    if let Some(alerts) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
+    // The member a roll step restarts is down on purpose, like one recovery restarts.
+    let rolled = roll
+        .decision
+        .in_flight()
+        .then(|| roll.decision.step().map(|s| s.member))
+        .flatten();
+    if let Some(alerts) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
     }
     // The status persists a restart (recovery's or the roll's) before the pod is
@@ -247,9 +253,11 @@ async fn notify(
     cluster: &ZookeeperCluster,
     assessment: Option<&EnsembleAssessment>,
     plan: Option<&recovery::RecoveryPlan>,
+    rolled: Option<MemberId>,
 ) -> Option<AlertsStatus> {
     let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
-    let restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
+    let mut restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
+    restarting.extend(rolled);
     let faults = FaultInput {
         assessment,
         decisions: &decisions,

@@ -53,7 +53,7 @@ pub fn decide(
     let (Some(revision), false) = (obs.update_revision, outdated.is_empty()) else {
         return RolloutPlan {
             decision: RolloutDecision::Idle,
-            finished: state.as_ref().map(|s| s.rolled.len()),
+            finished: state.as_ref().map(|s| s.rolled.len()).filter(|n| *n > 0),
             state: None,
             completed,
         };

@@ -207,6 +207,13 @@ fn nothing_outdated_nothing_to_do() {
     let plan = w.decide(None, T0);
     assert_eq!(plan.decision, RolloutDecision::Idle);
     assert_eq!((plan.state, plan.finished), (None, None));
+    // A roll that never restarted anything (blocked, then the change reverted) does not
+    // announce its end.
+    let blocked = RolloutState {
+        revision: "new".into(),
+        ..RolloutState::default()
+    };
+    assert_eq!(w.decide(Some(&blocked), T0).finished, None);
     w.revision = None;
     assert_eq!(w.decide(None, T0).decision, RolloutDecision::Idle);
 }
