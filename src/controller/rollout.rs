@@ -120,7 +120,12 @@ pub async fn inputs(
         .iter()
         .filter_map(|pod| member_pod(valid, pod, template_hash, template_image))
         .collect();
+    // Only a revision the StatefulSet controller computed for the current template: a
+    // stale one right after a template change would call up-to-date pods outdated.
     let update_revision = statefulset
+        .filter(|s| {
+            s.status.as_ref().and_then(|st| st.observed_generation) >= s.metadata.generation
+        })
         .and_then(|s| s.status.as_ref())
         .and_then(|s| s.update_revision.clone());
     let uid = cluster.meta().uid.clone().unwrap_or_default();

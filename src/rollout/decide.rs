@@ -49,15 +49,31 @@ pub fn decide(
         }
     }
 
+    let Some(revision) = obs.update_revision else {
+        // The StatefulSet controller has not observed the latest template yet: which
+        // pods are outdated is unknown, so a roll under way neither continues nor ends.
+        return RolloutPlan {
+            decision: match state {
+                Some(_) => RolloutDecision::Blocked {
+                    outdated: 0,
+                    why: "the StatefulSet controller has not observed the pod template yet".into(),
+                },
+                None => RolloutDecision::Idle,
+            },
+            state,
+            completed,
+            finished: None,
+        };
+    };
     let outdated = outdated(obs);
-    let (Some(revision), false) = (obs.update_revision, outdated.is_empty()) else {
+    if outdated.is_empty() {
         return RolloutPlan {
             decision: RolloutDecision::Idle,
             finished: state.as_ref().map(|s| s.rolled.len()).filter(|n| *n > 0),
             state: None,
             completed,
         };
-    };
+    }
     // A newer revision mid-roll starts a new count; the members already rolled onto the
     // old one are outdated again and restarted once more, for the new template.
     let mut next = state

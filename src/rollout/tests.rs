@@ -219,6 +219,26 @@ fn nothing_outdated_nothing_to_do() {
 }
 
 #[test]
+fn an_unknown_revision_mid_roll_neither_continues_nor_ends_it() {
+    let mut w = World::new(3, 1);
+    let plan = w.decide(None, T0);
+    w.recreate(2);
+    w.rejoin(2);
+    w.revision = None;
+    let next = w.decide(plan.state.as_ref(), T0 + 30);
+    assert!(
+        matches!(&next.decision, RolloutDecision::Blocked { outdated: 0, why } if why.contains("not observed")),
+        "{next:?}"
+    );
+    assert_eq!(next.finished, None);
+    let state = next.state.expect("the roll is remembered");
+    assert_eq!((state.rolled.len(), &state.step), (1, &None));
+    w.revision = Some("new".into());
+    let resumed = w.decide(Some(&state), T0 + 35);
+    assert_eq!(restarted(&resumed).position, 2);
+}
+
+#[test]
 fn followers_by_ordinal_then_the_leader_last() {
     for (leader, expected) in [
         (1, ["zk-1", "zk-2", "zk-0"]),
