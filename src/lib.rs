@@ -12,6 +12,7 @@ pub mod leader;
 pub mod notify;
 pub mod observe;
 pub mod recovery;
+pub mod rollout;
 pub mod status;
 pub mod telemetry;
 pub mod validate;

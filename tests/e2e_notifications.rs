@@ -168,9 +168,10 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
     // 2. "Operator restart": the old notifier goes away, the receiver comes up, a new
     //    notifier loads the book from the ConfigMap and delivers the queued message.
     drop(first);
-    let seen =
-        notifications::Recorder::serve_on(tokio::net::TcpListener::bind(addr).await.expect("rebind"))
-            .await;
+    let seen = notifications::Recorder::serve_on(
+        tokio::net::TcpListener::bind(addr).await.expect("rebind"),
+    )
+    .await;
     let second = notifier(&cp);
     second
         .observe(&cluster, &faults, SystemTime::now())

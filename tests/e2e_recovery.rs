@@ -13,23 +13,17 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use support::*;
 use zookeeper_operator::api::{RECOVERY_PAUSED_ANNOTATION, ZookeeperCluster};
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
 
-const WAIT: Duration = Duration::from_secs(180);
-
 /// The two tests each run a control plane and three JVMs; one at a time keeps their
 /// timings meaningful on a small machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-const WORKLOAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/zk_workload.py");
 
 /// A cluster named `name` with the given spec lines (YAML, indented under `spec:`).
 fn cluster(name: &str, spec: &str, annotations: &str) -> ZookeeperCluster {
@@ -40,33 +34,6 @@ fn cluster(name: &str, spec: &str, annotations: &str) -> ZookeeperCluster {
     serde_norway::from_str(&text).expect("cluster yaml")
 }
 
-/// Live (not terminating) member pods by name.
-async fn member_pods(pods: &Api<Pod>, cluster: &str) -> BTreeMap<String, Pod> {
-    pods.list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={cluster}")))
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .map(|p| (p.name_any(), p))
-        .collect()
-}
-
-fn uid(pod: &Pod) -> String {
-    pod.metadata.uid.clone().unwrap_or_default()
-}
-
-/// `ip:2181,...` of the live members with an address.
-async fn connection(pods: &Api<Pod>, cluster: &str) -> String {
-    member_pods(pods, cluster)
-        .await
-        .values()
-        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
-        .map(|ip| format!("{ip}:2181"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Restarts recorded in status for a member (by pod name).
 fn recorded_restarts(c: &ZookeeperCluster, pod: &str) -> u32 {
     c.status
@@ -75,122 +42,6 @@ fn recorded_restarts(c: &ZookeeperCluster, pod: &str) -> u32 {
         .find(|m| m.name == pod)
         .and_then(|m| m.restarts)
         .unwrap_or(0)
-}
-
-/// The kazoo workload: creates znodes continuously, records what was acknowledged, and
-/// follows members to their new addresses through a hosts file the test keeps current.
-struct Workload {
-    child: Option<Child>,
-    dir: PathBuf,
-    refresher: tokio::task::JoinHandle<()>,
-}
-
-impl Workload {
-    async fn start(pods: Api<Pod>, cluster: &str) -> Self {
-        let namespace = pods.namespace().unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "zk-workload-{namespace}-{cluster}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("workload dir");
-        std::fs::write(dir.join("hosts"), connection(&pods, cluster).await).expect("hosts");
-        let child = Command::new("/usr/bin/python3")
-            .arg(WORKLOAD)
-            .arg("run")
-            .args([dir.join("hosts"), dir.join("acks"), dir.join("stop")])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
-            .spawn()
-            .expect("start the workload");
-        let hosts = dir.join("hosts");
-        let name = cluster.to_string();
-        let refresher = tokio::spawn(async move {
-            loop {
-                let now = connection(&pods, &name).await;
-                if !now.is_empty() {
-                    let _ = std::fs::write(&hosts, now);
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        Self {
-            child: Some(child),
-            dir,
-            refresher,
-        }
-    }
-
-    fn acked(&self) -> usize {
-        std::fs::read_to_string(self.dir.join("acks"))
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    }
-
-    /// Waits until `more` further writes are acknowledged (the ensemble serves again).
-    async fn wait_progress(&self, more: usize) {
-        let from = self.acked();
-        let started = Instant::now();
-        while self.acked() < from + more {
-            if started.elapsed() > WAIT {
-                let log = std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(20).collect();
-                panic!("the workload did not write {more} more in {WAIT:?}; stderr tail: {tail:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// Stops the workload and checks every acknowledged write is still there.
-    async fn finish(mut self, pods: &Api<Pod>, cluster: &str) -> usize {
-        std::fs::write(self.dir.join("stop"), "").expect("stop file");
-        self.refresher.abort();
-        let child = self.child.take().expect("workload running");
-        let run = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .expect("join")
-            .expect("workload exits");
-        let dir = self.dir.clone();
-        let summary = String::from_utf8_lossy(&run.stdout).trim().to_string();
-        println!("{cluster} workload: {summary}");
-        assert!(run.status.success(), "workload failed: {summary}");
-        let verify = Command::new("/usr/bin/python3")
-            .arg(WORKLOAD)
-            .arg("verify")
-            .arg(connection(pods, cluster).await)
-            .arg(dir.join("acks"))
-            .output()
-            .expect("run verify");
-        let report = String::from_utf8_lossy(&verify.stdout).trim().to_string();
-        assert!(
-            verify.status.success(),
-            "acknowledged writes lost: {report} {}",
-            String::from_utf8_lossy(&verify.stderr)
-        );
-        println!("{cluster} verify: {report}");
-        let acked = report
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("acked="))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(
-            acked > 100,
-            "the workload wrote too little to prove anything: {report}"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-        acked
-    }
-}
-
-/// A test that fails midway must not leave its workload writing into the next test.
-impl Drop for Workload {
-    fn drop(&mut self) {
-        self.refresher.abort();
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn secs(d: Duration) -> String {

@@ -12,13 +12,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use serde_json::{Value, json};
+use support::notifications;
 use zookeeper_operator::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
 use zookeeper_operator::api::{Severity, ZookeeperCluster};
 use zookeeper_operator::controller::notifications::{
     BookStore, DefaultReceivers, FaultInput, MemoryBooks, Notifier, Secrets,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
-use support::notifications;
 use zookeeper_operator::notify::StaticSecrets;
 
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;

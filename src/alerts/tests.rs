@@ -145,14 +145,24 @@ fn a_restart_bouncing_through_states_is_one_firing_and_one_resolved() {
             restarting: &w.restarting,
             forming: false,
             routes: &w.routes,
-            timing: Timing { for_secs: 0, ..keep },
+            timing: Timing {
+                for_secs: 0,
+                ..keep
+            },
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + t),
         };
         let (book, queued) = evaluate(&w.book, &e);
         w.book = book;
         w.sent.extend(queued);
     };
-    for (t, down_now) in [(0, true), (2, false), (3, true), (5, false), (6, true), (8, false)] {
+    for (t, down_now) in [
+        (0, true),
+        (2, false),
+        (3, true),
+        (5, false),
+        (6, true),
+        (8, false),
+    ] {
         let sources = if down_now { vec![down(2)] } else { vec![] };
         pass(&mut w, t, &sources);
     }
@@ -194,7 +204,12 @@ fn members_joining_a_forming_ensemble_are_not_flapping() {
         let sources = if i % 2 == 0 { vec![down(3)] } else { vec![] };
         w.pass(i * 10, &sources);
     }
-    assert!(w.book.alerts.values().all(|a| !a.flapping && a.changes.is_empty()));
+    assert!(
+        w.book
+            .alerts
+            .values()
+            .all(|a| !a.flapping && a.changes.is_empty())
+    );
     // Formed: a real outage pages at once, as a plain firing notice.
     w.forming = false;
     for t in (300..400).step_by(10) {

@@ -2,10 +2,12 @@
 mod crd;
 mod notifications;
 mod recovery;
+mod rollout;
 mod spec;
 mod status;
 
 pub use crd::{CrdError, crd_yaml, strip_cel_validations};
 pub use notifications::*;
+pub use rollout::*;
 pub use spec::*;
 pub use status::*;

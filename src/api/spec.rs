@@ -79,6 +79,11 @@ pub struct ZookeeperClusterSpec {
     #[serde(default)]
     pub recovery: RecoverySpec,
 
+    /// Rolling restarts onto a new pod template (config, image, resources): one member
+    /// at a time, followers first, the leader last, each back in sync before the next.
+    #[serde(default)]
+    pub rollout: super::rollout::RolloutSpec,
+
     /// DNS domain of the Kubernetes cluster, used in member addresses.
     #[serde(default = "default_cluster_domain")]
     #[schemars(regex(

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AlertsStatus;
 use crate::recovery::RecoveryHistory;
+use crate::rollout::RolloutState;
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -40,6 +41,11 @@ pub struct ZookeeperClusterStatus {
     /// restart cap survive an operator restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryHistory>,
+    /// The rolling restart in progress: the revision rolled out, the members restarted
+    /// so far and the restart in flight. Kept here so an operator restarted mid-roll
+    /// neither restarts a member twice nor forgets where it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutState>,
     /// Alerts for this cluster: firing and pending counts, undelivered notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsStatus>,

@@ -63,8 +63,11 @@ pub fn statefulset(cluster: &ValidCluster, config_map: &str, config_hash: &str) 
             service_name: Some(headless_service_name(&cluster.name)),
             // Parallel: a new ensemble needs a majority up at once to elect a leader.
             pod_management_policy: Some("Parallel".to_string()),
+            // OnDelete: the operator rolls members itself, followers first and the
+            // leader last, each back in sync before the next (`crate::rollout`); the
+            // StatefulSet controller would go by ordinal, whoever leads.
             update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".to_string()),
+                type_: Some("OnDelete".to_string()),
                 ..StatefulSetUpdateStrategy::default()
             }),
             selector: LabelSelector {

@@ -180,6 +180,11 @@ fn statefulset_shape() {
     assert_eq!(spec.replicas, Some(5));
     assert_eq!(spec.service_name.as_deref(), Some("zk-headless"));
     assert_eq!(spec.pod_management_policy.as_deref(), Some("Parallel"));
+    assert_eq!(
+        spec.update_strategy.and_then(|u| u.type_).as_deref(),
+        Some("OnDelete"),
+        "the operator rolls members itself, leader last"
+    );
     let selector = spec.selector.match_labels.expect("selector");
     assert_eq!(selector.len(), 2);
 

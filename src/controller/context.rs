@@ -10,6 +10,7 @@ use super::notifications::Notifier;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
 use crate::recovery::RecoveryHistory;
+use crate::rollout::RolloutState;
 use crate::telemetry::Metrics;
 
 pub struct Context {
@@ -28,6 +29,11 @@ pub struct Context {
     /// The recovery history this operator persisted last, per cluster uid: the cached
     /// cluster may not show it yet (see `crate::recovery::merged`).
     pub recovery_written: Mutex<HashMap<String, RecoveryHistory>>,
+    /// The rolling-restart state this operator persisted last, per cluster uid (`None`
+    /// inside: written as "no roll"); the cached cluster may not show it yet.
+    pub rollout_written: Mutex<HashMap<String, Option<RolloutState>>>,
+    /// The last roll stall told as an Event, per cluster uid.
+    pub told_rollout: Mutex<HashMap<String, (String, String)>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<String, u32>>,
 }
@@ -52,6 +58,8 @@ impl Context {
             pdb_warned: Mutex::default(),
             told_recovery: Mutex::default(),
             recovery_written: Mutex::default(),
+            rollout_written: Mutex::default(),
+            told_rollout: Mutex::default(),
             failures: Mutex::default(),
         }
     }
@@ -99,12 +107,36 @@ impl Context {
         }
     }
 
+    pub fn written_rollout(&self, uid: &str) -> Option<Option<RolloutState>> {
+        self.rollout_written.lock().ok()?.get(uid).cloned()
+    }
+
+    pub fn remember_rollout(&self, uid: &str, state: Option<RolloutState>) {
+        if let Ok(mut map) = self.rollout_written.lock() {
+            map.insert(uid.to_string(), state);
+        }
+    }
+
+    /// True when `told` differs from the roll notice last told for the cluster.
+    pub fn first_roll_telling(&self, uid: &str, told: (String, String)) -> bool {
+        let Ok(mut map) = self.told_rollout.lock() else {
+            return true;
+        };
+        map.insert(uid.to_string(), told.clone()).as_ref() != Some(&told)
+    }
+
     /// Forgets per-cluster memory of clusters (by uid) that no longer exist.
     pub fn retain_uids(&self, live: &HashSet<String>) {
         if let Ok(mut m) = self.told_recovery.lock() {
             m.retain(|uid, _| live.contains(uid));
         }
         if let Ok(mut m) = self.recovery_written.lock() {
+            m.retain(|uid, _| live.contains(uid));
+        }
+        if let Ok(mut m) = self.rollout_written.lock() {
+            m.retain(|uid, _| live.contains(uid));
+        }
+        if let Ok(mut m) = self.told_rollout.lock() {
             m.retain(|uid, _| live.contains(uid));
         }
         if let Ok(mut m) = self.pdb_warned.lock() {

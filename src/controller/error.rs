@@ -25,6 +25,12 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("cannot restart {what} for the rolling restart: {source}")]
+    Roll {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("cannot update the status: {0}")]
     Status(#[source] kube::Error),
     #[error("cannot encode {what}: {source}")]
@@ -44,6 +50,7 @@ impl Error {
             Self::Apply { .. } => "ApplyFailed",
             Self::Delete { .. } => "DeleteFailed",
             Self::Restart { .. } => "RestartFailed",
+            Self::Roll { .. } => "RollingRestartFailed",
             Self::Status(_) => "StatusUpdateFailed",
             Self::Encode { .. } => "EncodeFailed",
             Self::MissingMetadata(_) => "MissingMetadata",

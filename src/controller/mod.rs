@@ -8,6 +8,7 @@ mod quorum;
 mod reconcile;
 mod recovery;
 mod retention;
+mod rollout;
 
 pub use context::Context;
 pub use error::Error;

@@ -1,6 +1,7 @@
 //! The reconcile pipeline: fetch -> validate -> build (pure) -> apply -> observe ->
-//! recovery plan (pure) -> status (pure) -> patch status only when it changed ->
-//! recovery act (restart a member) -> Events for transitions and decisions.
+//! roll inputs -> recovery plan (pure) -> roll plan (pure) -> status (pure) -> patch status only when it changed ->
+//! recovery act (restart a member) -> roll act (leader-last rolling restart) -> Events for
+//! transitions and decisions.
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,11 +22,12 @@ use super::events;
 use super::notifications::{FaultInput, NotifierReport};
 use super::recovery;
 use super::retention;
+use super::rollout;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
-use crate::health::EnsembleAssessment;
-use crate::recovery::Decision;
+use crate::health::{EnsembleAssessment, MemberId};
+use crate::recovery::{Decision, WaitCause};
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
@@ -165,6 +167,19 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
+    let now_t = SystemTime::now();
+    // The roll and recovery never act at once: recovery yields while a roll step is in
+    // flight, and a roll waits while recovery has a restart in flight.
+    let roll_inputs = rollout::inputs(
+        ctx,
+        cluster,
+        &valid,
+        statefulset.as_ref(),
+        &pods,
+        assessment.as_ref(),
+    )
+    .await;
+    let rolling = roll_inputs.step_in_flight(assessment.as_ref(), now_t);
     let written = ctx.written_recovery(&valid.uid);
     let plan = recovery::plan(
         cluster,
@@ -172,17 +187,35 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         &pods,
         assessment.as_ref(),
         written.as_ref(),
-        SystemTime::now(),
+        rolling.as_deref(),
+        now_t,
+    );
+    let recovering = plan
+        .as_ref()
+        .and_then(|p| recovery_in_flight(&valid, &p.decision));
+    let roll = rollout::plan(
+        &roll_inputs,
+        assessment.as_ref(),
+        recovering.as_deref(),
+        now_t,
     );
     let observed = Observed {
         statefulset: statefulset.as_ref(),
         pods: &pods,
         quorum: assessment.as_ref(),
         recovery: plan.as_ref().map(|p| &p.report),
+        rollout: Some(&roll),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    // The member a roll step restarts is down on purpose, like one recovery restarts.
+    let rolled = roll
+        .decision
+        .in_flight()
+        .then(|| roll.decision.step().map(|s| s.member))
+        .flatten();
     let mut wake = plan.as_ref().and_then(|p| p.requeue);
-    if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref()).await {
+    wake = wake.into_iter().chain(rollout::requeue(&roll)).min();
+    if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
         let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
         let until_evaluation = report
@@ -190,17 +223,32 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
             .map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
         wake = wake.into_iter().chain(until_evaluation).min();
     }
-    // Time alone changes a recovery deadline or a pending alert: wake for the earliest.
+    // Time alone changes a recovery or roll deadline or a pending alert: wake for the
+    // earliest.
     let requeue = Action::requeue(wake.map_or(RESYNC, |d| d.clamp(Duration::from_secs(1), RESYNC)));
-    // The status persists a restart before the pod is deleted: an operator that stops
-    // in between finds it recorded and re-issues the same delete, never a second one.
+    // The status persists a restart (recovery's or the roll's) before the pod is
+    // deleted: an operator that stops in between finds it recorded and re-issues the
+    // same delete, never a second one.
     publish_status(cluster, ctx, next).await?;
-    let Some(plan) = plan else {
-        return Ok(requeue);
-    };
-    ctx.remember_recovery(&valid.uid, plan.report.history.clone());
-    recovery::act(ctx, cluster, &valid, &plan).await?;
+    if let Some(plan) = &plan {
+        ctx.remember_recovery(&valid.uid, plan.report.history.clone());
+        recovery::act(ctx, cluster, &valid, plan).await?;
+    }
+    rollout::act(ctx, cluster, &valid, &roll).await?;
     Ok(requeue)
+}
+
+/// The member recovery restarts in this pass or waits for, if any.
+fn recovery_in_flight(valid: &ValidCluster, decision: &Decision) -> Option<String> {
+    match decision {
+        Decision::Restart { pod, .. } | Decision::ResetData { pod, .. } => Some(pod.clone()),
+        Decision::Wait {
+            member,
+            cause: WaitCause::InFlight,
+            ..
+        } => Some(status::member_name(valid, *member)),
+        _ => None,
+    }
 }
 
 /// Feeds this pass's faults and recovery decision to the notifier; its delivery failures
@@ -210,9 +258,11 @@ async fn notify(
     cluster: &ZookeeperCluster,
     assessment: Option<&EnsembleAssessment>,
     plan: Option<&recovery::RecoveryPlan>,
+    rolled: Option<MemberId>,
 ) -> Option<NotifierReport> {
     let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
-    let restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
+    let mut restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
+    restarting.extend(rolled);
     let faults = FaultInput {
         assessment,
         decisions: &decisions,

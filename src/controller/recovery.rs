@@ -18,7 +18,7 @@ use crate::build::statefulset::DATA_VOLUME;
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::{
     Decision, RecoveryHistory, RecoveryPolicy, corrupt_data, decide, decide_reset, exhausted,
-    merged, next_check, observe, record_restart,
+    merged, next_check, observe, record_restart, yielding,
 };
 use crate::status::{RecoveryReport, notices::Notice};
 use crate::telemetry::ClusterLabels;
@@ -56,6 +56,7 @@ pub fn plan(
     pods: &[Pod],
     assessment: Option<&EnsembleAssessment>,
     written: Option<&RecoveryHistory>,
+    rolling: Option<&str>,
     now: SystemTime,
 ) -> Option<RecoveryPlan> {
     let assessment = assessment?;
@@ -87,6 +88,11 @@ pub fn plan(
         decide_reset(&policy, &history, assessment, &views, &corrupt, now)
             .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now))
     };
+    // While a roll step is in flight its member is down on purpose: report only.
+    let decision = match rolling {
+        Some(step) => yielding(decision, step),
+        None => decision,
+    };
 
     let mut deletes = Vec::new();
     let target = match &decision {
@@ -109,7 +115,7 @@ pub fn plan(
                 claim,
             });
         }
-    } else if policy.enabled && !policy.paused {
+    } else if policy.enabled && !policy.paused && rolling.is_none() {
         deletes.extend(unconfirmed(&history, &live));
     }
 

@@ -267,6 +267,29 @@ pub(super) fn only_report(policy: &RecoveryPolicy, decision: Decision) -> Decisi
     }
 }
 
+/// A rolling restart is in flight (`why` names it): the same decision, reported instead
+/// of acted on, so the roll and recovery never restart members at the same time.
+pub fn yielding(decision: Decision, why: &str) -> Decision {
+    let member = match &decision {
+        Decision::Restart { member, .. }
+        | Decision::ResetData { member, .. }
+        | Decision::Wait { member, .. }
+        | Decision::Exhausted { member, .. }
+        | Decision::Blocked { member, .. } => *member,
+        Decision::Report { .. }
+        | Decision::Paused { .. }
+        | Decision::Disabled { .. }
+        | Decision::None => return decision,
+    };
+    Decision::Paused {
+        member,
+        reason: format!(
+            "recovery yields to the rolling restart ({why}); would act: {}",
+            decision.message()
+        ),
+    }
+}
+
 fn human(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 && s.is_multiple_of(60) {

@@ -28,7 +28,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use decide::{decide, exhausted};
+pub use decide::{decide, exhausted, yielding};
 pub use decision::{Decision, Problem, RestartReason, WaitCause};
 pub use history::{
     MemberHistory, RecoveryHistory, at, merged, next_check, observe, record_restart, unix,

@@ -564,6 +564,17 @@ fn disabled_and_paused_only_report() {
     let (_, d) = run(&paused, &RecoveryHistory::default(), &a, &pods, 0);
     assert!(matches!(d, Decision::Paused { member: 3, .. }), "{d:?}");
     assert_eq!(d.event_reason(), Some("RecoveryPaused"));
+    // A rolling restart in flight: the restart recovery would do is only reported.
+    let (_, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 0);
+    assert!(matches!(d, Decision::Restart { member: 3, .. }), "{d:?}");
+    let d = yielding(d, "restarting zk-0 (follower) 1/3: configuration changed");
+    assert!(
+        matches!(&d, Decision::Paused { member: 3, reason }
+            if reason.contains("yields to the rolling restart (restarting zk-0")
+            && reason.contains("would act: restarting zk-2")),
+        "{d:?}"
+    );
+    assert_eq!(yielding(Decision::None, "x"), Decision::None);
 }
 
 #[test]

@@ -3,13 +3,15 @@
 //! Conditions come from the quorum assessment (the operator talks to every member) once
 //! the first probe round is in, and from pod readiness before that:
 //! - `Available`: a serving quorum with a leader (before: a majority of pods Ready).
-//! - `Progressing`: the StatefulSet is still creating or rolling out members.
+//! - `Progressing`: the StatefulSet is still creating or scaling members, or the
+//!   operator's leader-last rolling restart is under way (or stalled).
 //! - `Degraded`: a member is down, lagging or overloaded, or the quorum is lost; once
 //!   degraded, losing the quorum keeps it so (things got worse, not better).
 pub mod conditions;
 pub mod members;
 pub mod notices;
 mod recovery;
+pub mod rollout;
 
 pub use recovery::{RECOVERY_EXHAUSTED, RecoveryReport};
 
@@ -45,6 +47,8 @@ pub struct Observed<'a> {
     pub quorum: Option<&'a EnsembleAssessment>,
     /// What automatic recovery did and remembers, once it has looked at the ensemble.
     pub recovery: Option<&'a RecoveryReport>,
+    /// The rolling restart's plan for this pass, once it has looked.
+    pub rollout: Option<&'a crate::rollout::RolloutPlan>,
 }
 
 /// Majority of `voters`: the fewest serving members that keep a quorum.
@@ -132,6 +136,11 @@ pub fn compute(
             "all objects are up to date",
         ),
     };
+    // A roll the operator drives says more than the StatefulSet's counters.
+    let progressing = observed
+        .rollout
+        .and_then(|r| rollout::progressing(&r.decision))
+        .unwrap_or(progressing);
     let degraded = match observed.quorum {
         Some(q) if !creating => quorum_degraded(q, cluster, available_reason),
         _ if !not_ready.is_empty() && rollout.is_none() && !creating => Verdict::new(
@@ -179,6 +188,10 @@ pub fn compute(
         // restarts, and with them the backoff and the cap.
         // Set by the reconcile from the notifier; kept until it says otherwise.
         alerts: previous.and_then(|p| p.alerts.clone()),
+        rollout: match observed.rollout {
+            Some(r) => r.state.clone(),
+            None => previous.and_then(|p| p.rollout.clone()),
+        },
         recovery: match observed.recovery {
             Some(r) => r.persisted(),
             None => previous.and_then(|p| p.recovery.clone()),
@@ -329,9 +342,10 @@ fn rollout_in_progress(statefulset: Option<&StatefulSet>, desired: i32) -> Optio
     if replicas != desired {
         return Some(format!("scaling from {replicas} to {desired} members"));
     }
+    // Not `currentRevision != updateRevision`: with `OnDelete` the StatefulSet
+    // controller never advances `currentRevision`; updated pods are what count.
     let updated = status.and_then(|s| s.updated_replicas).unwrap_or(0);
-    let revisions_differ = status.is_some_and(|s| s.current_revision != s.update_revision);
-    if updated < desired || revisions_differ {
+    if updated < desired {
         return Some(format!(
             "{updated}/{desired} members updated to the latest revision"
         ));

@@ -65,6 +65,7 @@ fn by_pods(
             pods,
             quorum: None,
             recovery: None,
+            rollout: None,
         },
         now,
     )
@@ -148,6 +149,7 @@ fn losing_members_degrades_then_loses_availability() {
             pods: &pods(&[true, true, true]),
             quorum: None,
             recovery: None,
+            rollout: None,
         },
         "t0",
     );
@@ -160,6 +162,7 @@ fn losing_members_degrades_then_loses_availability() {
             pods: &pods(&[true, false, true]),
             quorum: None,
             recovery: None,
+            rollout: None,
         },
         "t1",
     );
@@ -181,6 +184,7 @@ fn losing_members_degrades_then_loses_availability() {
             pods: &pods(&[true, false, false]),
             quorum: None,
             recovery: None,
+            rollout: None,
         },
         "t2",
     );
@@ -328,6 +332,7 @@ mod quorum_mode {
                 pods: &p,
                 quorum: Some(q),
                 recovery: None,
+                rollout: None,
             },
             now,
         )
@@ -450,4 +455,97 @@ mod quorum_mode {
         assert!(differs_materially(Some(&before), &down));
         assert!(differs_materially(None, &before));
     }
+}
+
+/// With `OnDelete` the StatefulSet controller never advances `currentRevision`: once
+/// every pod is updated the cluster is settled anyway.
+#[test]
+fn a_stale_current_revision_is_not_a_rollout() {
+    let cluster = valid("{}");
+    let mut s = sts(3, 3);
+    if let Some(st) = s.status.as_mut() {
+        st.current_revision = Some("r0".into());
+    }
+    let status = by_pods(None, &cluster, Some(&s), &pods(&[true, true, true]), "t0");
+    assert_eq!(
+        condition(&status, PROGRESSING),
+        ("False", reason::RECONCILED)
+    );
+}
+
+/// The roll's verdict replaces the StatefulSet's counters, and its state is persisted.
+#[test]
+fn a_roll_sets_progressing_and_persists_its_step() {
+    use crate::rollout::{RollStep, RolloutDecision, RolloutPlan, RolloutState};
+    let cluster = valid("{}");
+    let s = sts(3, 2);
+    let step = RollStep {
+        member: 2,
+        pod: "zk-1".into(),
+        uid: "u".into(),
+        role: "follower".into(),
+        started: 5,
+        position: 1,
+        total: 3,
+        why: "configuration changed".into(),
+    };
+    let state = RolloutState {
+        revision: "r2".into(),
+        rolled: vec!["zk-1".into()],
+        step: Some(step.clone()),
+    };
+    let observed = |decision: RolloutDecision| RolloutPlan {
+        decision,
+        state: Some(state.clone()),
+        completed: None,
+        finished: None,
+    };
+    let plan = observed(RolloutDecision::Restart(step.clone()));
+    let all = pods(&[true, true, true]);
+    let status = compute(
+        None,
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &all,
+            quorum: None,
+            recovery: None,
+            rollout: Some(&plan),
+        },
+        "t0",
+    );
+    assert_eq!(condition(&status, PROGRESSING), ("True", "RollingRestart"));
+    let message = &find(&status.conditions, PROGRESSING)
+        .expect("progressing")
+        .message;
+    assert_eq!(
+        message,
+        "restarting zk-1 (follower) 1/3: configuration changed"
+    );
+    assert_eq!(status.rollout.as_ref(), Some(&state));
+    let stalled = observed(RolloutDecision::Stalled {
+        step,
+        timeout: 600,
+        waiting_for: "zk-1 to become Ready".into(),
+    });
+    let status = compute(
+        Some(&status),
+        &cluster,
+        Observed {
+            statefulset: Some(&s),
+            pods: &all,
+            quorum: None,
+            recovery: None,
+            rollout: Some(&stalled),
+        },
+        "t1",
+    );
+    assert_eq!(
+        condition(&status, PROGRESSING),
+        ("False", "RollingRestartStalled")
+    );
+    let message = &find(&status.conditions, PROGRESSING)
+        .expect("progressing")
+        .message;
+    assert!(message.contains("did not rejoin within 600s"), "{message}");
 }

@@ -104,6 +104,7 @@ pub fn check_spec(spec: &ZookeeperClusterSpec) -> Vec<FieldError> {
     check_resources(spec, &mut fail);
     check_pod(spec, &mut fail);
     check_recovery(spec, &mut fail);
+    check_rollout(spec, &mut fail);
 
     for (field, timing) in [
         ("spec.probes.readiness", &spec.probes.readiness),
@@ -173,6 +174,23 @@ fn check_recovery(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, Strin
         fail(
             "spec.recovery.backoffMaxSeconds",
             format!("must be at least backoffInitialSeconds ({initial}), got {max}"),
+        );
+    }
+}
+
+fn check_rollout(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)) {
+    use crate::api::{MAX_STEP_TIMEOUT_SECONDS, MIN_STEP_TIMEOUT_SECONDS};
+    let range = MIN_STEP_TIMEOUT_SECONDS..=MAX_STEP_TIMEOUT_SECONDS;
+    if let Some(value) = spec
+        .rollout
+        .step_timeout_seconds
+        .filter(|v| !range.contains(v))
+    {
+        fail(
+            "spec.rollout.stepTimeoutSeconds",
+            format!(
+                "must be between {MIN_STEP_TIMEOUT_SECONDS} and {MAX_STEP_TIMEOUT_SECONDS}, got {value}"
+            ),
         );
     }
 }

@@ -21,6 +21,7 @@ fn defaults_are_valid() {
     assert_eq!(valid.spec.replicas, 3);
     assert_eq!(valid.heap_bytes, None);
     assert!(valid.warnings.is_empty());
+    assert_eq!(valid.spec.rollout.step_timeout_seconds(), 600);
 }
 
 #[test]
@@ -109,6 +110,14 @@ fn invalid_specs_name_their_field() {
         ),
         ("jvm: {heap: 'big'}", "spec.jvm.heap"),
         ("recovery: {maxRestarts: 0}", "spec.recovery.maxRestarts"),
+        (
+            "rollout: {stepTimeoutSeconds: 5}",
+            "spec.rollout.stepTimeoutSeconds",
+        ),
+        (
+            "rollout: {stepTimeoutSeconds: 86401}",
+            "spec.rollout.stepTimeoutSeconds",
+        ),
         (
             "recovery: {windowSeconds: 10}",
             "spec.recovery.windowSeconds",

@@ -4,6 +4,9 @@
 
 pub mod bench;
 pub mod notifications;
+mod workload;
+#[allow(unused_imports)] // not every test binary runs ZooKeeper
+pub use workload::*;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -199,38 +202,6 @@ pub async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&s
         })
         .map(|e| e.series.as_ref().map_or(1, |s| s.count))
         .sum()
-}
-
-/// The cluster once its status says every member serves and it is Available.
-pub async fn fully_serving(
-    api: &Api<ZookeeperCluster>,
-    name: &str,
-    replicas: i32,
-) -> ZookeeperCluster {
-    let want = format!("{replicas}/{replicas}");
-    wait_for(
-        &format!("{name}: {want} serving and Available"),
-        Duration::from_secs(300),
-        || async {
-            let c = api.get(name).await.ok()?;
-            let s = c.status.as_ref()?;
-            (s.quorum.as_deref() == Some(want.as_str())
-                && s.ready_replicas == replicas
-                && condition(&c, "Available")?.0 == "True")
-                .then_some(c)
-        },
-    )
-    .await
-}
-
-/// Members of `c` whose status role is `role` (pod names).
-pub fn members_with_role(c: &ZookeeperCluster, role: &str) -> Vec<String> {
-    c.status
-        .iter()
-        .flat_map(|s| &s.members)
-        .filter(|m| m.role.as_deref() == Some(role))
-        .map(|m| m.name.clone())
-        .collect()
 }
 
 /// The parts of an end-to-end test with real ZooKeeper: the control plane with the CRD

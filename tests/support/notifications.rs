@@ -44,7 +44,10 @@ impl Recorder {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        (Self::serve_on(listener).await, format!("http://{addr}/hook"))
+        (
+            Self::serve_on(listener).await,
+            format!("http://{addr}/hook"),
+        )
     }
 
     /// Every body received so far, oldest first.

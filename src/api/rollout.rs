@@ -1,0 +1,31 @@
+//! `spec.rollout`: how the operator rolls members onto a new pod template.
+//!
+//! The StatefulSet uses `updateStrategy: OnDelete`; the operator restarts outdated
+//! members itself, followers first and the leader last (see `crate::rollout`).
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Default per-step timeout: a member that has not rejoined and synced by then stalls
+/// the roll (`Progressing=False/RollingRestartStalled`).
+pub const DEFAULT_STEP_TIMEOUT_SECONDS: u32 = 600;
+pub const MIN_STEP_TIMEOUT_SECONDS: u32 = 10;
+pub const MAX_STEP_TIMEOUT_SECONDS: u32 = 86400;
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// How long one restarted member may take to come back Ready, serving and synced
+    /// before the roll stops with `Progressing=False/RollingRestartStalled` (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub step_timeout_seconds: Option<u32>,
+}
+
+impl RolloutSpec {
+    pub fn step_timeout_seconds(&self) -> u64 {
+        u64::from(
+            self.step_timeout_seconds
+                .unwrap_or(DEFAULT_STEP_TIMEOUT_SECONDS),
+        )
+    }
+}

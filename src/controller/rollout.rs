@@ -1,0 +1,319 @@
+//! Leader-last rolling restarts' I/O around the pure planner (`crate::rollout`):
+//! inputs (pods, the StatefulSet's update revision, a fresh `mntr` from the leader) ->
+//! plan (pure) -> the status persists the step -> act (delete the pod, uid precondition)
+//! -> tell each step as an Event once.
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Preconditions};
+use kube::{Resource, ResourceExt};
+
+use super::context::Context;
+use super::error::{Error, Result};
+use super::events;
+use crate::api::ZookeeperCluster;
+use crate::build::labels::{myid, pod_ordinal};
+use crate::build::statefulset::{CONFIG_HASH_ANNOTATION, CONTAINER};
+use crate::health::{EnsembleAssessment, MemberId};
+use crate::recovery::unix;
+use crate::rollout::{
+    MemberPod, RolloutDecision, RolloutObservation, RolloutPlan, RolloutState, StepProgress,
+    change_kind, decide, outdated, progress,
+};
+use crate::status::is_pod_ready;
+use crate::status::notices::Notice;
+use crate::validate::ValidCluster;
+
+/// Event reasons: each step (member and role, so the leader-last order shows), a stall,
+/// the end of a roll.
+pub const MEMBER_ROLLED: &str = "MemberRolled";
+pub const STALLED: &str = "RollingRestartStalled";
+pub const COMPLETE: &str = "RollingRestartComplete";
+/// The label the StatefulSet controller puts on each pod: its template revision.
+const REVISION_LABEL: &str = "controller-revision-hash";
+/// How often a roll under way is looked at: the leader's synced count and the members'
+/// catch-up are not health changes, so nothing else wakes the reconcile for them. A roll
+/// that waits on something else (blocked, stalled) is looked at less often.
+const STEP_REQUEUE: Duration = Duration::from_secs(2);
+const WAIT_REQUEUE: Duration = Duration::from_secs(10);
+const MNTR_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The roll's view of this pass, gathered before recovery plans (which must know whether
+/// a roll step is in flight).
+pub struct RolloutInputs {
+    pods: Vec<MemberPod>,
+    update_revision: Option<String>,
+    replicas: usize,
+    synced_followers: Option<u64>,
+    state: Option<RolloutState>,
+    timeout: u64,
+}
+
+impl RolloutInputs {
+    fn observation<'a>(
+        &'a self,
+        assessment: Option<&'a EnsembleAssessment>,
+        recovery_restarting: Option<&'a str>,
+    ) -> RolloutObservation<'a> {
+        RolloutObservation {
+            update_revision: self.update_revision.as_deref(),
+            replicas: self.replicas,
+            pods: &self.pods,
+            assessment,
+            synced_followers: self.synced_followers,
+            recovery_restarting,
+        }
+    }
+
+    /// The persisted step, while it is under way and not timed out: recovery yields to it.
+    pub fn step_in_flight(
+        &self,
+        assessment: Option<&EnsembleAssessment>,
+        now: SystemTime,
+    ) -> Option<String> {
+        let step = self.state.as_ref()?.step.as_ref()?;
+        let obs = self.observation(assessment, None);
+        matches!(
+            progress(step, &obs, unix(now), self.timeout),
+            StepProgress::InFlight { .. }
+        )
+        .then(|| step.describe())
+    }
+}
+
+/// When to look again for the roll's sake, if it is under way.
+pub fn requeue(plan: &RolloutPlan) -> Option<Duration> {
+    match plan.decision {
+        RolloutDecision::Idle => None,
+        RolloutDecision::Restart(_)
+        | RolloutDecision::Reissue(_)
+        | RolloutDecision::Waiting { .. } => Some(STEP_REQUEUE),
+        RolloutDecision::Blocked { .. } | RolloutDecision::Stalled { .. } => Some(WAIT_REQUEUE),
+    }
+}
+
+/// Fetch/observe: the roll's inputs. Asks the leader for `mntr` only when a roll is
+/// under way or due, so a settled cluster costs nothing extra.
+pub async fn inputs(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+    pods: &[Pod],
+    assessment: Option<&EnsembleAssessment>,
+) -> RolloutInputs {
+    let template = statefulset
+        .and_then(|s| s.spec.as_ref())
+        .map(|s| &s.template);
+    let template_hash = template
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(CONFIG_HASH_ANNOTATION))
+        .map(String::as_str);
+    let template_image = template
+        .and_then(|t| t.spec.as_ref())
+        .and_then(|s| s.containers.iter().find(|c| c.name == CONTAINER))
+        .and_then(|c| c.image.as_deref());
+    let member_pods: Vec<MemberPod> = pods
+        .iter()
+        .filter_map(|pod| member_pod(valid, pod, template_hash, template_image))
+        .collect();
+    // Only a revision the StatefulSet controller computed for the current template: a
+    // stale one right after a template change would call up-to-date pods outdated.
+    let update_revision = statefulset
+        .filter(|s| {
+            s.status.as_ref().and_then(|st| st.observed_generation) >= s.metadata.generation
+        })
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.update_revision.clone());
+    let uid = cluster.meta().uid.clone().unwrap_or_default();
+    let cached = cluster.status.as_ref().and_then(|s| s.rollout.clone());
+    let state = newest(cached, ctx.written_rollout(&uid));
+    let mut inputs = RolloutInputs {
+        pods: member_pods,
+        update_revision,
+        replicas: usize::try_from(valid.spec.replicas).unwrap_or(0),
+        synced_followers: None,
+        state,
+        timeout: valid.spec.rollout.step_timeout_seconds(),
+    };
+    let due = inputs.state.is_some() || !outdated(&inputs.observation(None, None)).is_empty();
+    if due && let Some(leader) = assessment.and_then(leader_address) {
+        inputs.synced_followers = synced_followers(leader).await;
+    }
+    inputs
+}
+
+/// Pure: the roll's plan for this pass.
+pub fn plan(
+    inputs: &RolloutInputs,
+    assessment: Option<&EnsembleAssessment>,
+    recovery_restarting: Option<&str>,
+    now: SystemTime,
+) -> RolloutPlan {
+    let obs = inputs.observation(assessment, recovery_restarting);
+    decide(inputs.state.as_ref(), &obs, unix(now), inputs.timeout)
+}
+
+/// The state this operator wrote last wins over the cached cluster's, unless the cache
+/// shows a later step (written by another operator instance that led meanwhile).
+fn newest(
+    cached: Option<RolloutState>,
+    written: Option<Option<RolloutState>>,
+) -> Option<RolloutState> {
+    let Some(written) = written else {
+        return cached;
+    };
+    let started = |s: &Option<RolloutState>| {
+        s.as_ref()
+            .and_then(|s| s.step.as_ref())
+            .map(|step| step.started)
+    };
+    if started(&cached) > started(&written) {
+        cached
+    } else {
+        written
+    }
+}
+
+fn member_pod(
+    valid: &ValidCluster,
+    pod: &Pod,
+    template_hash: Option<&str>,
+    template_image: Option<&str>,
+) -> Option<MemberPod> {
+    let ordinal = pod_ordinal(&valid.name, &pod.name_any()).filter(|o| *o < valid.spec.replicas)?;
+    let id = MemberId::try_from(myid(ordinal)).ok()?;
+    let spec_image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.iter().find(|c| c.name == CONTAINER))
+        .and_then(|c| c.image.as_deref());
+    let running = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.name == CONTAINER))
+        .and_then(|c| c.state.as_ref())
+        .is_some_and(|s| s.running.is_some());
+    Some(MemberPod {
+        id,
+        name: pod.name_any(),
+        uid: pod.metadata.uid.clone()?,
+        revision: pod.labels().get(REVISION_LABEL).cloned(),
+        change: change_kind(
+            pod.annotations()
+                .get(CONFIG_HASH_ANNOTATION)
+                .map(String::as_str),
+            template_hash,
+            spec_image,
+            template_image,
+        ),
+        ready: is_pod_ready(pod),
+        running,
+        terminating: pod.metadata.deletion_timestamp.is_some(),
+    })
+}
+
+fn leader_address(assessment: &EnsembleAssessment) -> Option<SocketAddr> {
+    let leader = assessment.member(assessment.leader?)?;
+    leader.address.parse().ok()
+}
+
+/// The leader's own count of synced followers, asked now: the watcher polls `mntr`
+/// rarely, and a count from before the restart would call an absent follower synced.
+async fn synced_followers(leader: SocketAddr) -> Option<u64> {
+    let client = crate::zk::FourLetterClient::new(
+        leader,
+        crate::zk::ProbeLimits::with_timeout(MNTR_TIMEOUT),
+    );
+    match client.mntr().await {
+        Ok(mntr) => mntr.synced_followers,
+        Err(error) => {
+            tracing::debug!(%leader, %error, "mntr of the leader");
+            None
+        }
+    }
+}
+
+/// Issues the plan's delete (after the status persisted the step) and tells the step,
+/// the stall and the end of the roll as Events, each once.
+pub async fn act(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    plan: &RolloutPlan,
+) -> Result<()> {
+    let uid = cluster.meta().uid.clone().unwrap_or_default();
+    ctx.remember_rollout(&uid, plan.state.clone());
+    match &plan.decision {
+        RolloutDecision::Restart(step) => {
+            let message = format!("restarting {}", step.describe());
+            tracing::info!(cluster = %valid.name, %message, "rolling restart");
+            delete(ctx, valid, &step.pod, &step.uid).await?;
+            let notice = Notice {
+                warning: false,
+                reason: MEMBER_ROLLED.into(),
+                message,
+            };
+            let related = events::pod_ref(valid, step.pod.clone());
+            events::publish_related(ctx, cluster, &notice, Some(related)).await;
+        }
+        RolloutDecision::Reissue(step) => {
+            tracing::info!(cluster = %valid.name, pod = %step.pod, "re-issuing a roll step's delete");
+            delete(ctx, valid, &step.pod, &step.uid).await?;
+        }
+        RolloutDecision::Stalled { step, .. } => {
+            let told = (
+                STALLED.to_string(),
+                format!("{}@{}", step.pod, step.started),
+            );
+            if ctx.first_roll_telling(&uid, told) {
+                let notice = Notice {
+                    warning: true,
+                    reason: STALLED.into(),
+                    message: plan.decision.message(),
+                };
+                let related = events::pod_ref(valid, step.pod.clone());
+                events::publish_related(ctx, cluster, &notice, Some(related)).await;
+            }
+        }
+        RolloutDecision::Idle
+        | RolloutDecision::Waiting { .. }
+        | RolloutDecision::Blocked { .. } => {}
+    }
+    if let Some(rolled) = plan.finished {
+        let notice = Notice {
+            warning: false,
+            reason: COMPLETE.into(),
+            message: format!(
+                "rolling restart complete: {rolled} member(s) restarted, the leader last"
+            ),
+        };
+        events::publish(ctx, cluster, &notice).await;
+    }
+    Ok(())
+}
+
+async fn delete(ctx: &Context, valid: &ValidCluster, pod: &str, uid: &str) -> Result<()> {
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        // Grace period from the pod: ZooKeeper gets its SIGTERM and time to close sessions.
+        ..DeleteParams::default()
+    };
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
+    match pods.delete(pod, &params).await {
+        Ok(_) => Ok(()),
+        // Gone, or already replaced (uid precondition failed): nothing left to do.
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
+        Err(source) => Err(Error::Roll {
+            what: format!("pod {pod}"),
+            source,
+        }),
+    }
+}
