@@ -3,7 +3,9 @@
 //! (`forSeconds: 0`): over `--trials` trials a follower's ZooKeeper process is killed
 //! (SIGKILL; the kubelet restarts it). Times: kill -> firing `MemberDown` notification
 //! received by the webhook, and kill -> resolved notice (which includes the member's
-//! restart and `keepFiringForSeconds`, 15 s by default).
+//! restart and `keepFiringForSeconds`, 15 s by default). Each trial uses a new cluster:
+//! the same member killed twice within 10 minutes is flapping, which is told once and
+//! held back by design, and would not measure paging.
 //!
 //! `cargo run --release --example paging_bench -- [--trials 10]`
 //! (as root, on Debian bookworm, after testkit/scripts/install-deps.sh).
@@ -32,21 +34,21 @@ async fn main() -> anyhow::Result<()> {
     let operator = Operator::start(&client);
     let (hook, url) = Recorder::start().await;
     webhook_secret(&client, NS, "hooks", &url).await;
-    apply_cluster(&client, NS, &paging_cluster("zk")).await;
     let api: Api<ZookeeperCluster> = Api::namespaced(client.clone(), NS);
 
     let (mut to_firing, mut to_resolved) = (Vec::new(), Vec::new());
     for trial in 0..trials {
-        let c = fully_serving(&api, "zk", 3).await;
-        let followers = members_with_role(&c, "follower");
-        let victim = followers
-            .get(trial % followers.len().max(1))
+        let name = format!("zk{trial}");
+        apply_cluster(&client, NS, &paging_cluster(&name)).await;
+        let c = fully_serving(&api, &name, 3).await;
+        let victim = members_with_role(&c, "follower")
+            .first()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no follower in status"))?;
         // Start from a quiet member: its last alert (if any) resolved.
         let quiet = Instant::now();
         while quiet.elapsed() < LIMIT {
-            let c = api.get("zk").await?;
+            let c = api.get(&name).await?;
             let active = c.status.and_then(|s| s.alerts).map(|a| a.active);
             if !active
                 .iter()
@@ -76,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         );
         to_firing.push(fired - fault);
         to_resolved.push(resolved - fault);
+        api.delete(&name, &Default::default()).await?;
     }
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());

@@ -22,6 +22,7 @@ use support::*;
 use zk_testkit::controlplane::ControlPlane;
 use zookeeper_operator::api::{ZookeeperCluster, strip_cel_validations};
 use zookeeper_operator::controller;
+use zookeeper_operator::controller::notifications::DefaultReceivers;
 use zookeeper_operator::leader::Elector;
 use zookeeper_operator::telemetry::Metrics;
 
@@ -690,4 +691,80 @@ async fn rendered_objects_are_accepted_and_the_rbac_is_enough() {
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(20), run).await;
     cp.stop().await;
+}
+
+#[test]
+fn default_receivers_are_mounted_and_only_their_secrets_are_readable() {
+    let dir = std::env::temp_dir().join(format!("zkop-helm-receivers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let values = dir.join("values.yaml");
+    std::fs::write(
+        &values,
+        r#"
+notifications:
+  defaultReceivers:
+    - name: oncall
+      minSeverity: Critical
+      webhook:
+        urlSecret: {name: hooks, key: url}
+        basicAuth: {username: am, passwordSecret: {name: hook-auth, key: password}}
+    - name: chat
+      slack: {urlSecret: {name: slack, key: url}}
+"#,
+    )
+    .expect("write values");
+    let docs = render(&["-f", &values.to_string_lossy()]);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The file the operator reads is what the operator itself accepts.
+    let cm = find(&docs, "ConfigMap", "zookeeper-operator-default-receivers");
+    let text = cm["data"]["receivers.yaml"]
+        .as_str()
+        .expect("receivers.yaml");
+    let parsed = DefaultReceivers::parse(NS, text).expect("the operator accepts the list");
+    let names: Vec<&str> = parsed.receivers.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["oncall", "chat"]);
+    assert_eq!(parsed.namespace, NS);
+    let deployment = find(&docs, "Deployment", "zookeeper-operator");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert!(env(deployment).contains(&(
+        "DEFAULT_RECEIVERS_FILE".into(),
+        "/etc/zookeeper-operator/receivers.yaml".into()
+    )));
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"][0]["mountPath"],
+        "/etc/zookeeper-operator"
+    );
+    assert_eq!(
+        pod["volumes"][0]["configMap"]["name"],
+        "zookeeper-operator-default-receivers"
+    );
+    assert!(
+        deployment["spec"]["template"]["metadata"]["annotations"]
+            ["zookeeper.ensemble.dev/default-receivers"]
+            .is_string(),
+        "a changed list rolls the operator"
+    );
+    let role = find(&docs, "Role", "zookeeper-operator-default-receivers");
+    assert_eq!(role["metadata"]["namespace"], NS);
+    assert_eq!(role["rules"][0]["verbs"], serde_json::json!(["get"]));
+    assert_eq!(
+        role["rules"][0]["resourceNames"],
+        serde_json::json!(["hook-auth", "hooks", "slack"])
+    );
+    let binding = find(&docs, "RoleBinding", "zookeeper-operator-default-receivers");
+    assert_eq!(binding["subjects"][0]["name"], "zookeeper-operator");
+
+    // Without the value: no file, no extra Role.
+    let plain = render(&[]);
+    assert!(
+        !plain
+            .iter()
+            .any(|d| name(d).ends_with("-default-receivers"))
+    );
+    assert!(
+        !env(find(&plain, "Deployment", "zookeeper-operator"))
+            .iter()
+            .any(|(k, _)| k == "DEFAULT_RECEIVERS_FILE")
+    );
 }

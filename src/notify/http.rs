@@ -1,6 +1,6 @@
 //! One HTTP POST, classified: success, retry (5xx/408/429, transport errors), or
 //! permanent rejection (other 4xx). Errors never carry the URL (it holds tokens).
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -58,17 +58,19 @@ pub fn classify(status: StatusCode) -> Class {
     }
 }
 
-/// `Retry-After` in seconds (the form Slack and most APIs use); HTTP dates are ignored
-/// and the backoff applies instead.
+/// `Retry-After` as seconds (the form Slack and most APIs use) or as an HTTP date (a
+/// date already past means now).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    retry_after_at(headers, SystemTime::now())
+}
+
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 fn transport_error(e: reqwest::Error) -> String {
@@ -130,6 +132,16 @@ mod tests {
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
+        let date = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").expect("date");
+        assert_eq!(
+            retry_after_at(&h, date - Duration::from_secs(90)),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after_at(&h, date + Duration::from_secs(5)),
+            Some(Duration::ZERO)
+        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
     }
 }
