@@ -262,9 +262,13 @@ async fn example_becomes_a_real_ensemble() {
         "frozen member reported down after {:.1?}",
         frozen_at.elapsed()
     );
-    let s = zk_api.get("zk").await.expect("zk").status.expect("status");
-    let m = s.members.iter().find(|m| m.name == frozen).expect("member");
-    assert_eq!(m.serving, Some(false), "{m:?}");
+    // The Event goes out before the status patch of the same pass: wait for the status.
+    let m = wait_for("the frozen member not serving in status", WAIT, || async {
+        let s = zk_api.get("zk").await.ok()?.status?;
+        let m = s.members.into_iter().find(|m| m.name == frozen)?;
+        (m.serving == Some(false)).then_some(m)
+    })
+    .await;
     assert!(m.last_seen.is_some(), "{m:?}");
     kubelet.thaw(ns, &frozen).expect("thaw");
     wait_for("quorum 3/3 after thaw", WAIT, || async {
