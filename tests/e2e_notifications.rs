@@ -114,7 +114,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
         "apiVersion": "zookeeper.ensemble.dev/v1alpha1",
         "kind": "ZookeeperCluster",
         "metadata": {"name": "zk"},
-        "spec": {"notifications": {"forSeconds": 0, "receivers": [
+        "spec": {"notifications": {"forSeconds": 0, "keepFiringForSeconds": 0, "receivers": [
             {"name": "ops", "webhook": {"urlSecret": {"name": "hooks", "key": "url"}}}
         ]}}
     }))
