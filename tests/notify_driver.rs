@@ -289,3 +289,77 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
         "reported once"
     );
 }
+
+#[tokio::test]
+async fn a_flapping_member_reaches_the_webhook_as_one_flapping_notice() {
+    let (url, seen) = server().await;
+    let secrets = StaticSecrets::default().with("prod", "hooks", "url", &format!("{url}/hook"));
+    let zk: ZookeeperCluster = serde_json::from_value(json!({
+        "apiVersion": "zookeeper.ensemble.dev/v1alpha1",
+        "kind": "ZookeeperCluster",
+        "metadata": {"name": "zk", "namespace": "prod", "uid": "u-1"},
+        "spec": {"replicas": 5, "notifications": {"forSeconds": 30, "receivers": [
+            {"name": "ops", "webhook": {"urlSecret": {"name": "hooks", "key": "url"}}}
+        ]}}
+    }))
+    .expect("cluster");
+    let books: MemoryBooks = Arc::default();
+    let n = notifier(&books, secrets);
+    let none = BTreeSet::new();
+    let (down, up) = (assessment(&[3]), assessment(&[]));
+    let start = SystemTime::now();
+    let mut pass = async |at: u64, a: &EnsembleAssessment| {
+        let faults = FaultInput {
+            assessment: Some(a),
+            decisions: &[],
+            restarting: &none,
+            forming: false,
+        };
+        n.observe(&zk, &faults, start + Duration::from_secs(at))
+            .await
+            .expect("observe");
+    };
+    // Member 3 down and up every 10 s for five minutes: never down for `for`, yet
+    // someone should know.
+    for i in 0..30u64 {
+        pass(i * 10, if i % 2 == 0 { &down } else { &up }).await;
+    }
+    wait_until("the flapping notice", || {
+        !seen.lock().expect("lock").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let bodies: Vec<Value> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect();
+    assert_eq!(bodies.len(), 1, "one notice, not a stream: {bodies:?}");
+    let alert = &bodies[0]["alerts"][0];
+    assert_eq!(alert["labels"]["alertname"], "MemberDown");
+    assert_eq!(alert["labels"]["member"], "zk-2");
+    assert_eq!(alert["status"], "firing");
+    assert!(
+        alert["annotations"]["flapping"]
+            .as_str()
+            .is_some_and(|f| f.contains("held back")),
+        "{alert}"
+    );
+    // Stable (up) for the quiet period: resolved, once.
+    for t in (300..1200).step_by(30) {
+        pass(t, &up).await;
+    }
+    wait_until("the resolved notice", || {
+        seen.lock().expect("lock").len() == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].1["alerts"][0]["status"], "resolved");
+    assert_eq!(
+        seen[1].1["alerts"][0]["fingerprint"], alert["fingerprint"],
+        "the same alert"
+    );
+}
