@@ -11,11 +11,16 @@
 //!
 //! `cargo run --release --example detection_bench -- [--trials 20] [--members 300] [--seconds 20]
 //! [--ping-ms 500] [--poll-ms 5000]` (`--trials 0` skips the latency part).
+#[path = "../tests/support/bench.rs"]
+#[allow(dead_code)] // the flag helper only
+mod bench;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bench::arg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -24,15 +29,6 @@ use zookeeper_operator::health::{EnsembleAssessment, FaultKey, Health};
 use zookeeper_operator::observe::{EnsembleWatcher, MemberEndpoint, WatcherConfig};
 
 type Rx = watch::Receiver<Option<EnsembleAssessment>>;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--standin-server") {

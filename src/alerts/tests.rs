@@ -37,6 +37,7 @@ struct World {
     restarting: BTreeSet<u64>,
     members: BTreeSet<u64>,
     forming: bool,
+    timing: Timing,
     sent: Vec<Notification>,
 }
 
@@ -48,6 +49,7 @@ impl World {
             restarting: BTreeSet::new(),
             members: BTreeSet::from([1, 2, 3]),
             forming: false,
+            timing: TIMING,
             sent: Vec::new(),
         }
     }
@@ -61,7 +63,7 @@ impl World {
             restarting: &self.restarting,
             forming: self.forming,
             routes: &self.routes,
-            timing: TIMING,
+            timing: self.timing,
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + t),
         };
         let (book, queued) = evaluate(&self.book, &e);
@@ -133,28 +135,11 @@ fn a_restart_bouncing_through_states_is_one_firing_and_one_resolved() {
     // resolution and no flap.
     let mut w = World::new();
     let keep = Timing {
+        for_secs: 0,
         keep_firing_secs: 10,
         ..TIMING
     };
-    let pass = |w: &mut World, t: u64, sources: &[AlertSource]| {
-        let e = Evaluation {
-            namespace: "ns",
-            cluster: "zk",
-            sources: Some(sources),
-            members: Some(&w.members),
-            restarting: &w.restarting,
-            forming: false,
-            routes: &w.routes,
-            timing: Timing {
-                for_secs: 0,
-                ..keep
-            },
-            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + t),
-        };
-        let (book, queued) = evaluate(&w.book, &e);
-        w.book = book;
-        w.sent.extend(queued);
-    };
+    w.timing = keep;
     for (t, down_now) in [
         (0, true),
         (2, false),
@@ -164,7 +149,7 @@ fn a_restart_bouncing_through_states_is_one_firing_and_one_resolved() {
         (8, false),
     ] {
         let sources = if down_now { vec![down(2)] } else { vec![] };
-        pass(&mut w, t, &sources);
+        w.pass(t, &sources);
     }
     assert_eq!(w.statuses(), vec![(Status::Firing, false)]);
     assert_eq!(
@@ -172,9 +157,9 @@ fn a_restart_bouncing_through_states_is_one_firing_and_one_resolved() {
         Some(1_000_018),
         "wakes when it has been clear long enough"
     );
-    pass(&mut w, 17, &[]);
+    w.pass(17, &[]);
     assert_eq!(w.statuses().len(), 1, "still within keep_firing");
-    pass(&mut w, 18, &[]);
+    w.pass(18, &[]);
     assert_eq!(
         w.statuses(),
         vec![(Status::Firing, false), (Status::Resolved, false)]

@@ -242,16 +242,8 @@ fn explain(
 
 /// Disabled or paused: the same decision, reported instead of acted on.
 pub(super) fn only_report(policy: &RecoveryPolicy, decision: Decision) -> Decision {
-    let member = match &decision {
-        Decision::Restart { member, .. }
-        | Decision::ResetData { member, .. }
-        | Decision::Wait { member, .. }
-        | Decision::Exhausted { member, .. }
-        | Decision::Blocked { member, .. } => *member,
-        Decision::Report { .. }
-        | Decision::Paused { .. }
-        | Decision::Disabled { .. }
-        | Decision::None => return decision,
+    let Some(member) = acting_on(&decision) else {
+        return decision;
     };
     let reason = format!("would act: {}", decision.message());
     if policy.enabled {
@@ -267,19 +259,27 @@ pub(super) fn only_report(policy: &RecoveryPolicy, decision: Decision) -> Decisi
     }
 }
 
-/// A rolling restart is in flight (`why` names it): the same decision, reported instead
-/// of acted on, so the roll and recovery never restart members at the same time.
-pub fn yielding(decision: Decision, why: &str) -> Decision {
-    let member = match &decision {
+/// The member a decision would act on (or waits for); `None` for decisions that only
+/// report already.
+fn acting_on(decision: &Decision) -> Option<MemberId> {
+    match decision {
         Decision::Restart { member, .. }
         | Decision::ResetData { member, .. }
         | Decision::Wait { member, .. }
         | Decision::Exhausted { member, .. }
-        | Decision::Blocked { member, .. } => *member,
+        | Decision::Blocked { member, .. } => Some(*member),
         Decision::Report { .. }
         | Decision::Paused { .. }
         | Decision::Disabled { .. }
-        | Decision::None => return decision,
+        | Decision::None => None,
+    }
+}
+
+/// A rolling restart is in flight (`why` names it): the same decision, reported instead
+/// of acted on, so the roll and recovery never restart members at the same time.
+pub fn yielding(decision: Decision, why: &str) -> Decision {
+    let Some(member) = acting_on(&decision) else {
+        return decision;
     };
     Decision::Paused {
         member,
