@@ -308,7 +308,7 @@ async fn a_flapping_member_reaches_the_webhook_as_one_flapping_notice() {
     let none = BTreeSet::new();
     let (down, up) = (assessment(&[3]), assessment(&[]));
     let start = SystemTime::now();
-    let mut pass = async |at: u64, a: &EnsembleAssessment| {
+    let pass = async |at: u64, a: &EnsembleAssessment| {
         let faults = FaultInput {
             assessment: Some(a),
             decisions: &[],
