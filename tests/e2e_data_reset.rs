@@ -185,10 +185,18 @@ async fn corrupt_member_data_is_reset_only_when_enabled() {
     let claims_after = claim_uids(&claims).await;
     for (name, before) in &pods_before {
         let same_pod = pods_after.get(name).map(uid).as_ref() == Some(before);
-        assert_eq!(same_pod, *name != victim, "{name}: only the victim's pod is new");
+        assert_eq!(
+            same_pod,
+            *name != victim,
+            "{name}: only the victim's pod is new"
+        );
         let claim = format!("data-{name}");
         let same_claim = claims_after.get(&claim) == claims_before.get(&claim);
-        assert_eq!(same_claim, *name != victim, "{claim}: only the victim's is new");
+        assert_eq!(
+            same_claim,
+            *name != victim,
+            "{claim}: only the victim's is new"
+        );
     }
     workload.wait_progress(50).await;
 

@@ -164,13 +164,7 @@ pub async fn supervise(
             Ok(s) => (exit_code(s), s.signal()),
             Err(_) => (-1, None),
         };
-        let message = termination::message(
-            &c,
-            &prepared.message_file,
-            code,
-            &log,
-            log_start,
-        );
+        let message = termination::message(&c, &prepared.message_file, code, &log, log_start);
         state.update(|r| r.terminated(code, sig, message, Timestamp::now()));
         if stopping || pod.stop_requested() {
             return Outcome::Stopped;
@@ -261,8 +255,12 @@ async fn prepare(pod: &PodCtx, c: &Container) -> Result<Prepared, (&'static str,
     all_mounts.extend(pod.extra_mount.clone());
     let mut plans = mounts::plan(&all_mounts, &pod.volume_dirs, &env)
         .map_err(|m| ("CreateContainerConfigError", m))?;
-    let message_file = termination::prepare(&pod.pod_dir, c)
-        .map_err(|e| ("RunContainerError", format!("termination message file: {e}")))?;
+    let message_file = termination::prepare(&pod.pod_dir, c).map_err(|e| {
+        (
+            "RunContainerError",
+            format!("termination message file: {e}"),
+        )
+    })?;
     plans.push(message_file.mount);
     let script = wrapper::render(&plans, &pod.hostname, c.working_dir.as_deref());
     let wrapper_path = pod.pod_dir.join(format!("run-{}.sh", c.name));
