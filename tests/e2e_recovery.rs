@@ -25,43 +25,6 @@ use zookeeper_operator::telemetry::{LogFormat, init_logging};
 /// timings meaningful on a small machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A cluster named `name` with the given spec lines (YAML, indented under `spec:`).
-fn cluster(name: &str, spec: &str, annotations: &str) -> ZookeeperCluster {
-    let text = format!(
-        "apiVersion: zookeeper.ensemble.dev/v1alpha1\nkind: ZookeeperCluster\n\
-         metadata:\n  name: {name}\n  annotations: {{{annotations}}}\nspec:\n{spec}"
-    );
-    serde_norway::from_str(&text).expect("cluster yaml")
-}
-
-/// Restarts recorded in status for a member (by pod name).
-fn recorded_restarts(c: &ZookeeperCluster, pod: &str) -> u32 {
-    c.status
-        .iter()
-        .flat_map(|s| &s.members)
-        .find(|m| m.name == pod)
-        .and_then(|m| m.restarts)
-        .unwrap_or(0)
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
-
-/// Recovery spec for the tests: thresholds in seconds, so faults are acted on quickly
-/// (a member unreachable from the operator is restarted once its own readiness probe
-/// agrees, hence the quick readiness probe).
-const FAST_RECOVERY: &str = "  replicas: 3
-  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
-  recovery:
-    notServingAfterSeconds: 5
-    notReadyAfterSeconds: 30
-    restartTimeoutSeconds: 40
-    backoffInitialSeconds: 5
-    maxRestarts: 5
-    windowSeconds: 600
-";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_members_are_restarted_safely() {
     let _serial = SERIAL.lock().await;

@@ -694,6 +694,36 @@ async fn restart_policies_probes_init_and_volumes() -> Result<()> {
             }],
         },
     }))?);
+    // Termination messages: the log tail (this run's only) with FallbackToLogsOnError and
+    // a failed exit, nothing with the default policy, the file when the container wrote one.
+    let counted = "n=$(cat /s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /s/n; \
+                   echo \"attempt $n\"; exit 2";
+    for (name, policy) in [("last-words", "FallbackToLogsOnError"), ("silent", "File")] {
+        all.push(serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "volumes": [{ "name": "s", "emptyDir": {} }],
+                "containers": [{
+                    "name": "main", "image": "zookeeper", "command": ["bash", "-c", counted],
+                    "terminationMessagePolicy": policy,
+                    "volumeMounts": [{ "name": "s", "mountPath": "/s" }],
+                }],
+            },
+        }))?);
+    }
+    all.push(serde_json::from_value(json!({
+        "metadata": { "name": "wrote-file" },
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "main", "image": "zookeeper",
+                "command": ["bash", "-c", "echo log line; echo -n 'my last words' > /tmp/why; exit 4"],
+                "terminationMessagePath": "/tmp/why",
+                "terminationMessagePolicy": "FallbackToLogsOnError",
+            }],
+        },
+    }))?);
     for p in &all {
         pods.create(&PostParams::default(), p).await?;
     }
@@ -714,6 +744,44 @@ async fn restart_policies_probes_init_and_volumes() -> Result<()> {
         .and_then(|s| s.terminated)
         .context("lastState of a crash-looping container")?;
     assert_eq!(last.exit_code, 3);
+
+    let looped = eventually(
+        "last-words restarted twice",
+        Duration::from_secs(60),
+        || async {
+            let p = pods.get("last-words").await?;
+            Ok((restart_count(&p) >= 2).then_some(p))
+        },
+    )
+    .await?;
+    let words = container_status(&looped)
+        .and_then(|c| c.last_state)
+        .and_then(|s| s.terminated)
+        .and_then(|t| t.message)
+        .context("lastState.terminated.message with FallbackToLogsOnError")?;
+    assert!(
+        words.starts_with("attempt ") && words.matches("attempt").count() == 1,
+        "only the last run's log: {words:?}"
+    );
+    let silent = eventually("silent restarted", Duration::from_secs(60), || async {
+        let p = pods.get("silent").await?;
+        Ok((restart_count(&p) >= 1).then_some(p))
+    })
+    .await?;
+    let silent = container_status(&silent)
+        .and_then(|c| c.last_state)
+        .and_then(|s| s.terminated)
+        .context("silent's lastState")?;
+    assert_eq!(silent.exit_code, 2);
+    assert_eq!(silent.message, None, "the default policy reports no log");
+    let wrote = eventually("wrote-file terminated", Duration::from_secs(60), || async {
+        let p = pods.get("wrote-file").await?;
+        Ok(container_status(&p)
+            .and_then(|c| c.state)
+            .and_then(|s| s.terminated))
+    })
+    .await?;
+    assert_eq!(wrote.message.as_deref(), Some("my last words"));
     assert_eq!(
         phase(&crashing),
         Some("Running"),

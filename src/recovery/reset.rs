@@ -16,7 +16,11 @@ use super::view::members_of;
 use crate::health::{EnsembleAssessment, MemberId, PodView};
 
 /// What ZooKeeper 3.8 logs when it cannot load its snapshot or transaction log
-/// (strings from `FileTxnLog`, `FileTxnSnapLog` and `QuorumPeer`).
+/// (strings from `FileTxnLog`, `FileTxnSnapLog` and `QuorumPeer`). Seen for real in
+/// `tests/e2e_data_reset.rs`: `QuorumPeer - Unable to load database on disk` with the
+/// cause, then two stack traces. The log fallback keeps only the last 2048 bytes, which
+/// can cut that first line off, so the causes count too: they come back in the final
+/// `Caused by:` line.
 const CORRUPT_DATA_MARKERS: &[&str] = &[
     "Unable to load database on disk",
     "CRC check failed",

@@ -4,7 +4,10 @@
 
 pub mod bench;
 pub mod notifications;
+mod recovery;
 mod workload;
+#[allow(unused_imports)] // only the recovery suites
+pub use recovery::*;
 #[allow(unused_imports)] // not every test binary runs ZooKeeper
 pub use workload::*;
 

@@ -46,6 +46,7 @@ mod slot;
 mod state_handle;
 mod status;
 mod supervisor;
+mod termination;
 mod token;
 mod volume_files;
 mod volumes;

@@ -17,6 +17,8 @@ pub enum CState {
         exit_code: i32,
         signal: Option<i32>,
         reason: String,
+        /// The termination message (see `termination.rs`).
+        message: Option<String>,
         started_at: Option<Timestamp>,
         finished_at: Timestamp,
     },
@@ -58,7 +60,13 @@ impl ContainerRecord {
     }
 
     /// Records an exit: the state becomes Terminated and the container is not ready.
-    pub fn terminated(&mut self, exit_code: i32, signal: Option<i32>, finished_at: Timestamp) {
+    pub fn terminated(
+        &mut self,
+        exit_code: i32,
+        signal: Option<i32>,
+        message: Option<String>,
+        finished_at: Timestamp,
+    ) {
         let started_at = match &self.state {
             CState::Running { started_at } => Some(*started_at),
             _ => None,
@@ -68,6 +76,7 @@ impl ContainerRecord {
             exit_code,
             signal,
             reason: reason.into(),
+            message,
             started_at,
             finished_at,
         };
@@ -213,6 +222,7 @@ mod tests {
             exit_code: code,
             signal: None,
             reason: "x".into(),
+            message: None,
             started_at: None,
             finished_at: Timestamp::UNIX_EPOCH,
         }

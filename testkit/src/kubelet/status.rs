@@ -72,6 +72,7 @@ fn state(s: &CState, id: Option<&str>) -> Value {
             exit_code,
             signal,
             reason,
+            message,
             started_at,
             finished_at,
         } => {
@@ -83,6 +84,9 @@ fn state(s: &CState, id: Option<&str>) -> Value {
             });
             if let Some(sig) = signal {
                 t["signal"] = json!(sig);
+            }
+            if let Some(m) = message {
+                t["message"] = json!(m);
             }
             if let Some(id) = id {
                 t["containerID"] = json!(id);

@@ -12,7 +12,7 @@ use super::probe_runner::{self, ProbeTarget};
 use super::process::{self, SpawnSpec, exit_code, signal};
 use super::registry::{ContainerCtl, RunningProc};
 use super::state_handle::StateHandle;
-use super::{mounts, wrapper};
+use super::{mounts, termination, wrapper};
 use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::jiff::Timestamp;
 use std::net::IpAddr;
@@ -73,12 +73,15 @@ pub async fn supervise(
                 continue;
             }
         };
+        let log = pod.log_dir.join(format!("{}.log", c.name));
+        // The log holds every run; the fallback termination message is this run's tail.
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
         let spec = SpawnSpec {
             netns: &pod.net.netns,
             wrapper: &prepared.wrapper,
             argv: &prepared.argv,
             env: &prepared.env,
-            log: &pod.log_dir.join(format!("{}.log", c.name)),
+            log: &log,
         };
         let started = match process::spawn_container(&spec).await {
             Ok(s) => s,
@@ -161,7 +164,8 @@ pub async fn supervise(
             Ok(s) => (exit_code(s), s.signal()),
             Err(_) => (-1, None),
         };
-        state.update(|r| r.terminated(code, sig, Timestamp::now()));
+        let message = termination::message(&c, &prepared.message_file, code, &log, log_start);
+        state.update(|r| r.terminated(code, sig, message, Timestamp::now()));
         if stopping || pod.stop_requested() {
             return Outcome::Stopped;
         }
@@ -208,6 +212,8 @@ struct Prepared {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     wrapper: std::path::PathBuf,
+    /// Host side of the container's terminationMessagePath.
+    message_file: std::path::PathBuf,
 }
 
 /// Image, env, mounts and wrapper script; `Err((reason, message))` for the waiting state.
@@ -247,8 +253,15 @@ async fn prepare(pod: &PodCtx, c: &Container) -> Result<Prepared, (&'static str,
     let argv = image::argv(&img, &shared.shim_bin, &command, &args);
     let mut all_mounts = c.volume_mounts.clone().unwrap_or_default();
     all_mounts.extend(pod.extra_mount.clone());
-    let plans = mounts::plan(&all_mounts, &pod.volume_dirs, &env)
+    let mut plans = mounts::plan(&all_mounts, &pod.volume_dirs, &env)
         .map_err(|m| ("CreateContainerConfigError", m))?;
+    let message_file = termination::prepare(&pod.pod_dir, c).map_err(|e| {
+        (
+            "RunContainerError",
+            format!("termination message file: {e}"),
+        )
+    })?;
+    plans.push(message_file.mount);
     let script = wrapper::render(&plans, &pod.hostname, c.working_dir.as_deref());
     let wrapper_path = pod.pod_dir.join(format!("run-{}.sh", c.name));
     std::fs::write(&wrapper_path, script)
@@ -257,6 +270,7 @@ async fn prepare(pod: &PodCtx, c: &Container) -> Result<Prepared, (&'static str,
         argv,
         env,
         wrapper: wrapper_path,
+        message_file: message_file.host,
     })
 }
 
