@@ -246,8 +246,8 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
 
 /// The next moment an evaluation would change something with no new observation: a
 /// pending alert reaching `for`, a firing one due for its reminder or clear for long
-/// enough to resolve, a flapping one becoming stable. The controller requeues the cluster then; faults alone wake it only
-/// when health changes.
+/// enough to resolve, a flapping one becoming stable. The controller requeues the
+/// cluster then; faults alone wake it only when health changes.
 pub fn next_evaluation(book: &AlertBook, timing: Timing) -> Option<u64> {
     book.alerts
         .values()

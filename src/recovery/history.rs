@@ -47,9 +47,10 @@ pub struct MemberHistory {
     /// one serves, not the one being deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gone_since_restart: bool,
-    /// The new process was seen back (see [`super::view::MemberView::back_after_restart`]): the restart
-    /// is over. Remembered so that a later failure of the same member counts as a new
-    /// fault instead of holding every restart until the old one times out.
+    /// The new process was seen back
+    /// ([`super::view::MemberView::back_after_restart`]): the restart is over. Remembered
+    /// so that a later failure of the same member counts as a new fault instead of
+    /// holding every restart until the old one times out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub landed: bool,
     /// First seen unhealthy (not serving, not Ready or container not running); cleared
