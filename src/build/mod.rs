@@ -5,6 +5,7 @@ pub mod pdb;
 pub mod scripts;
 pub mod services;
 pub mod statefulset;
+pub mod super_secret;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};

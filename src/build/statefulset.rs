@@ -18,6 +18,7 @@ use super::labels::{
     selector_labels,
 };
 use super::scripts::{CONF_DIR, DATA_DIR, TEMPLATE_DIR};
+use super::super_secret::{DIGEST_ENV, digest_env};
 use crate::api::{ProbeTiming, StorageMode};
 use crate::validate::ValidCluster;
 
@@ -186,11 +187,15 @@ fn env(cluster: &ValidCluster) -> Vec<EnvVar> {
         field("POD_NAME", "metadata.name"),
         field("POD_NAMESPACE", "metadata.namespace"),
         value("ZOO_LOG_DIR", "/logs".to_string()),
+        // Before SERVER_JVMFLAGS, which expands it.
+        digest_env(&cluster.name),
         value("SERVER_JVMFLAGS", jvm_flags(cluster)),
     ]
 }
 
-/// `-Xms/-Xmx` from the heap (equal, so the heap never resizes under load) plus extra flags.
+/// `-Xms/-Xmx` from the heap (equal, so the heap never resizes under load), extra flags,
+/// then the super-user digest (last, so an extra flag cannot override it) that lets the
+/// operator reconfigure membership without `skipACL`.
 pub fn jvm_flags(cluster: &ValidCluster) -> String {
     let mut flags = Vec::new();
     if let Some(bytes) = cluster.heap_bytes {
@@ -206,6 +211,9 @@ pub fn jvm_flags(cluster: &ValidCluster) -> String {
             .iter()
             .map(|f| f.trim().to_string()),
     );
+    flags.push(format!(
+        "-Dzookeeper.DigestAuthenticationProvider.superDigest=$({DIGEST_ENV})"
+    ));
     flags.join(" ")
 }
 

@@ -247,7 +247,33 @@ fn statefulset_shape() {
         .iter()
         .find(|e| e.name == "SERVER_JVMFLAGS")
         .and_then(|e| e.value.clone());
-    assert_eq!(jvm.as_deref(), Some("-Xms1536m -Xmx1536m"));
+    assert_eq!(
+        jvm.as_deref(),
+        Some(
+            "-Xms1536m -Xmx1536m \
+             -Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)"
+        )
+    );
+    // The digest comes from the Secret and is defined before the flags that expand it.
+    let names: Vec<_> = env.iter().map(|e| e.name.as_str()).collect();
+    let digest_at = names.iter().position(|n| *n == "ZK_SUPER_DIGEST");
+    let flags_at = names.iter().position(|n| *n == "SERVER_JVMFLAGS");
+    assert!(digest_at.is_some() && digest_at < flags_at, "{names:?}");
+    let digest_ref = env
+        .iter()
+        .find(|e| e.name == "ZK_SUPER_DIGEST")
+        .and_then(|e| e.value_from.as_ref())
+        .and_then(|v| v.secret_key_ref.as_ref())
+        .expect("secretKeyRef");
+    assert_eq!(
+        (digest_ref.name.as_str(), digest_ref.key.as_str()),
+        ("zk-zookeeper-super", "superDigest")
+    );
+    assert!(
+        env.iter()
+            .all(|e| e.value.as_deref().is_none_or(|v| !v.contains("password"))),
+        "the password never reaches a pod"
+    );
     let readiness = c.readiness_probe.as_ref().expect("readiness");
     assert_eq!(
         readiness
@@ -325,4 +351,26 @@ fn explicit_affinity_replaces_the_default() {
         .expect("affinity");
     assert!(affinity.pod_anti_affinity.is_none());
     assert!(affinity.node_affinity.is_some());
+}
+
+#[test]
+fn super_secret_holds_password_and_its_digest_and_is_owned() {
+    let cluster = valid("{}");
+    let secret = super_secret::super_secret(&cluster, "s3cr3t-P@ss");
+    assert_eq!(secret.metadata.name.as_deref(), Some("zk-zookeeper-super"));
+    let owner = &secret.metadata.owner_references.as_ref().expect("owner")[0];
+    assert_eq!(owner.kind, "ZookeeperCluster");
+    assert_eq!(owner.name, "zk");
+    let data = secret.string_data.as_ref().expect("data");
+    assert_eq!(data["password"], "s3cr3t-P@ss");
+    // The vector computed with ZooKeeper's own DigestAuthenticationProvider.
+    assert_eq!(data["superDigest"], "super:asjqFfUDwHsRObGFT4w4ka5bjyY=");
+
+    let mut read_back = k8s_openapi::api::core::v1::Secret::default();
+    assert_eq!(super_secret::password(&read_back), None);
+    read_back.data = Some(std::collections::BTreeMap::from([(
+        "password".to_string(),
+        k8s_openapi::ByteString(b"pw".to_vec()),
+    )]));
+    assert_eq!(super_secret::password(&read_back).as_deref(), Some("pw"));
 }

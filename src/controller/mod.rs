@@ -9,6 +9,7 @@ mod reconcile;
 mod recovery;
 mod retention;
 mod rollout;
+mod super_secret;
 
 pub use context::Context;
 pub use error::Error;

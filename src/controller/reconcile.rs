@@ -23,6 +23,7 @@ use super::notifications::{FaultInput, NotifierReport};
 use super::recovery;
 use super::retention;
 use super::rollout;
+use super::super_secret;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
@@ -146,6 +147,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         )
         .await;
     }
+    let _super_password = super_secret::ensure(ctx, &valid).await?;
     let statefulset = apply_all(ctx, &valid, desired).await?;
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
