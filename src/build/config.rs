@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::labels::{
     CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, config_map_name, member_host, myid, object_meta,
 };
-use super::scripts::{CONF_DIR, DATA_DIR, liveness_script, readiness_script, start_script};
+use super::scripts::{DATA_DIR, MEMBER_CONF_DIR, liveness_script, readiness_script, start_script};
 use crate::validate::ValidCluster;
 
 pub const ZOO_CFG: &str = "zoo.cfg";
@@ -27,7 +27,7 @@ pub fn zoo_cfg(cluster: &ValidCluster) -> String {
     let mut lines = vec![
         "# Managed by zookeeper-operator: edit the ZookeeperCluster, not this file.".to_string(),
         format!("dataDir={DATA_DIR}"),
-        format!("dynamicConfigFile={CONF_DIR}/{DYNAMIC_CFG}"),
+        format!("dynamicConfigFile={MEMBER_CONF_DIR}/{DYNAMIC_CFG}"),
         // A one-member ensemble must still run as a quorum so it can grow by reconfig.
         "standaloneEnabled=false".to_string(),
         "reconfigEnabled=true".to_string(),

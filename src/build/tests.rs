@@ -17,7 +17,7 @@ fn zoo_cfg_is_exact() {
     let expected = "\
 # Managed by zookeeper-operator: edit the ZookeeperCluster, not this file.
 dataDir=/data
-dynamicConfigFile=/conf/zoo.cfg.dynamic
+dynamicConfigFile=/data/conf/zoo.cfg.dynamic
 standaloneEnabled=false
 reconfigEnabled=true
 quorumListenOnAllIPs=true
@@ -68,7 +68,8 @@ fn config_map_holds_config_member_list_and_scripts() {
     let start = &data["start.sh"];
     assert!(start.contains("myid=$((ordinal + 1))"), "{start}");
     assert!(
-        start.contains("exec zkServer.sh start-foreground /conf/zoo.cfg"),
+        start.contains("conf=/data/conf")
+            && start.contains(r#"exec zkServer.sh start-foreground "$conf/zoo.cfg""#),
         "{start}"
     );
     assert!(data["ready.sh"].contains("printf srvr") && data["ready.sh"].contains("^Mode: "));
