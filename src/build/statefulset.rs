@@ -28,7 +28,13 @@ pub const CONFIG_HASH_ANNOTATION: &str = "zookeeper.ensemble.dev/config-hash";
 /// The official image runs ZooKeeper as uid/gid 1000.
 const ZOOKEEPER_UID: i64 = 1000;
 
-pub fn statefulset(cluster: &ValidCluster, config_map: &str, config_hash: &str) -> StatefulSet {
+/// `replicas` is the planned count (`crate::scale`), not necessarily `spec.replicas`.
+pub fn statefulset(
+    cluster: &ValidCluster,
+    replicas: i32,
+    config_map: &str,
+    config_hash: &str,
+) -> StatefulSet {
     let spec = &cluster.spec;
     let mut pod_labels = spec.pod.labels.clone();
     pod_labels.extend(object_labels(&cluster.name));
@@ -60,7 +66,7 @@ pub fn statefulset(cluster: &ValidCluster, config_map: &str, config_hash: &str) 
     StatefulSet {
         metadata: object_meta(cluster, cluster.name.clone()),
         spec: Some(StatefulSetSpec {
-            replicas: Some(spec.replicas),
+            replicas: Some(replicas),
             service_name: Some(headless_service_name(&cluster.name)),
             // Parallel: a new ensemble needs a majority up at once to elect a leader.
             pod_management_policy: Some("Parallel".to_string()),

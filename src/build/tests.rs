@@ -9,7 +9,12 @@ fn valid(spec_yaml: &str) -> ValidCluster {
 }
 
 fn objects(spec_yaml: &str) -> DesiredObjects {
-    desired_objects(&valid(spec_yaml), ServerCapabilities { policy_v1: true })
+    let cluster = valid(spec_yaml);
+    desired_objects(
+        &cluster,
+        ServerCapabilities { policy_v1: true },
+        &Membership::of_spec(&cluster),
+    )
 }
 
 #[test]
@@ -40,7 +45,10 @@ jute.maxbuffer=4194304
 
 #[test]
 fn member_list_uses_stable_dns_names_and_myid_from_ordinal() {
-    let list = config::member_list(&valid("replicas: 3\nclusterDomain: example.org"));
+    let list = config::member_list(
+        &valid("replicas: 3\nclusterDomain: example.org"),
+        &[1, 2, 3],
+    );
     assert_eq!(
         list,
         "server.1=zk-0.zk-headless.ns.svc.example.org:2888:3888:participant;0.0.0.0:2181\n\
@@ -163,7 +171,12 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
     let o = objects("{}");
     let spec = o.pdb.expect("pdb").spec.expect("spec");
     assert_eq!(spec.max_unavailable, Some(IntOrString::Int(1)));
-    let old = desired_objects(&valid("{}"), ServerCapabilities { policy_v1: false });
+    let cluster = valid("{}");
+    let old = desired_objects(
+        &cluster,
+        ServerCapabilities { policy_v1: false },
+        &Membership::of_spec(&cluster),
+    );
     assert!(old.pdb.is_none());
 }
 

@@ -9,6 +9,7 @@ mod reconcile;
 mod recovery;
 mod retention;
 mod rollout;
+mod scale;
 mod super_secret;
 
 pub use context::Context;
