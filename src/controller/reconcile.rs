@@ -147,10 +147,6 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     // Every member the StatefulSet runs is watched, also those a scale-down removes.
     let watched = scale::watched_replicas(&valid, existing.as_ref());
     let (assessment, transitions) = ctx.quorum.observe(cluster, watched, &pods);
-    events::tell_transitions(ctx, cluster, &valid, &transitions).await;
-    if let Some(assessment) = &assessment {
-        ctx.metrics.observe_ensemble(&namespace, &name, assessment);
-    }
     // The StatefulSet's replicas and the ConfigMap's member list come from the scale
     // planner: one member at a time, through ZooKeeper's committed membership.
     let committed = if scale::needs_committed(&valid, existing.as_ref(), cluster.status.as_ref()) {
@@ -193,6 +189,11 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     if valid.spec.storage.mode == crate::api::StorageMode::Persistent {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &namespace);
         retention::enforce(&claims, &valid, &pods).await?;
+    }
+    // Told after the apply, close to the status patch that shows the same change.
+    events::tell_transitions(ctx, cluster, &valid, &transitions).await;
+    if let Some(assessment) = &assessment {
+        ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
 
     let now_t = SystemTime::now();
