@@ -160,6 +160,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .and_then(|s| s.rollout.as_ref())
         .is_some_and(|r| r.step.is_some());
     let scale_plan = scale::plan(
+        cluster,
         &valid,
         existing.as_ref(),
         committed.as_ref(),

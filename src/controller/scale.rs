@@ -59,10 +59,32 @@ pub fn needs_committed(
     let Some(current) = statefulset_replicas(statefulset) else {
         return false;
     };
-    let scaling = status
+    u64::try_from(valid.spec.replicas).ok() != Some(current) || scaling(status)
+}
+
+/// The last status said a scale step was under way or waiting (`Scaling*` reasons).
+fn scaling(status: Option<&ZookeeperClusterStatus>) -> bool {
+    status
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == PROGRESSING))
-        .is_some_and(|c| c.reason == SCALING || c.reason.starts_with("Scaling"));
-    u64::try_from(valid.spec.replicas).ok() != Some(current) || scaling
+        .is_some_and(|c| c.reason.starts_with(SCALING))
+}
+
+/// The replicas the planner starts from. Settled (no scale under way, the spec already
+/// observed) means the StatefulSet should have `spec.replicas`: a different live value is
+/// someone's edit, put back as any drift is. Otherwise the live value: the change under way.
+fn current_replicas(
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+) -> Option<u64> {
+    let live = statefulset_replicas(statefulset)?;
+    let status = cluster.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation) == cluster.metadata.generation;
+    if observed && !scaling(status) {
+        u64::try_from(valid.spec.replicas).ok()
+    } else {
+        Some(live)
+    }
 }
 
 /// The committed membership, asked of the leader (it has every committed change), else of
@@ -103,13 +125,14 @@ async fn read_config(addr: SocketAddr, password: &str) -> Result<DynamicConfig, 
 /// Pure: the plan for this pass. While a roll or recovery restart is in flight (`busy`)
 /// no step starts; the StatefulSet keeps its replicas.
 pub fn plan(
+    cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     statefulset: Option<&StatefulSet>,
     committed: Option<&DynamicConfig>,
     assessment: Option<&EnsembleAssessment>,
     busy: bool,
 ) -> ScalePlan {
-    let current = statefulset_replicas(statefulset);
+    let current = current_replicas(cluster, valid, statefulset);
     let plan = plan_scale(&ScaleObservation {
         desired: u64::try_from(valid.spec.replicas).unwrap_or(0),
         statefulset_replicas: current,
@@ -300,4 +323,83 @@ fn ids(config: &DynamicConfig) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::apps::v1::StatefulSetSpec;
+
+    use super::*;
+    use crate::api::Condition;
+    use crate::validate::validate;
+
+    fn sts(replicas: i32) -> StatefulSet {
+        StatefulSet {
+            spec: Some(StatefulSetSpec {
+                replicas: Some(replicas),
+                ..StatefulSetSpec::default()
+            }),
+            ..StatefulSet::default()
+        }
+    }
+
+    fn cluster(replicas: i32, observed: Option<i64>, progressing: &str) -> ZookeeperCluster {
+        let mut c = crate::validate::tests::cluster(&format!("replicas: {replicas}"));
+        c.status = Some(ZookeeperClusterStatus {
+            observed_generation: observed,
+            conditions: vec![Condition {
+                type_: PROGRESSING.into(),
+                status: "True".into(),
+                reason: progressing.into(),
+                message: String::new(),
+                last_transition_time: None,
+                observed_generation: observed,
+            }],
+            ..ZookeeperClusterStatus::default()
+        });
+        c
+    }
+
+    #[test]
+    fn settled_clusters_put_an_edited_statefulset_back_to_the_spec() {
+        // Generation 1 observed, nothing scaling: the live 1 is someone's edit.
+        let c = cluster(3, Some(1), "Reconciled");
+        let valid = validate(&c).expect("valid");
+        assert_eq!(current_replicas(&c, &valid, Some(&sts(1))), Some(3));
+        let plan = plan(&c, &valid, Some(&sts(1)), None, None, false);
+        assert_eq!(plan.replicas, 3);
+    }
+
+    #[test]
+    fn a_new_spec_or_a_scale_under_way_starts_from_the_live_replicas() {
+        let new_spec = cluster(5, Some(0), "Reconciled");
+        let valid = validate(&new_spec).expect("valid");
+        assert_eq!(current_replicas(&new_spec, &valid, Some(&sts(3))), Some(3));
+        assert!(needs_committed(
+            &valid,
+            Some(&sts(3)),
+            new_spec.status.as_ref()
+        ));
+        // Without the committed membership nothing moves.
+        let held = plan(&new_spec, &valid, Some(&sts(3)), None, None, false);
+        assert_eq!(held.replicas, 3);
+
+        let under_way = cluster(5, Some(1), SCALING);
+        assert_eq!(current_replicas(&under_way, &valid, Some(&sts(5))), Some(5));
+        assert!(needs_committed(
+            &valid,
+            Some(&sts(5)),
+            under_way.status.as_ref()
+        ));
+        let waiting = cluster(5, Some(1), "ScalingWaitsForQuorum");
+        assert_eq!(current_replicas(&waiting, &valid, Some(&sts(4))), Some(4));
+
+        let settled = cluster(5, Some(1), "Reconciled");
+        assert!(!needs_committed(
+            &valid,
+            Some(&sts(5)),
+            settled.status.as_ref()
+        ));
+        assert_eq!(current_replicas(&settled, &valid, None), None);
+    }
 }
