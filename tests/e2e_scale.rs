@@ -4,6 +4,7 @@
 //! every member (`/zookeeper/config`, authenticated with the operator's super-user Secret)
 //! lists exactly the wanted members under one version; `MemberAdded`/`MemberRemoved` are
 //! told once per member, the leader (if removed) last; `Progressing` said `Scaling`.
+//! Then straight back to 5 on the retained volumes (members rejoin), 5 -> 1 -> 3.
 mod support;
 
 use std::collections::BTreeSet;
@@ -120,13 +121,11 @@ async fn notes(client: &Client, ns: &str, reason: &str) -> Vec<(String, String)>
     events.into_iter().map(|(_, p, n)| (p, n)).collect()
 }
 
+/// (status, reason, message) of each `Progressing` condition seen, in order.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
 /// The `Progressing` conditions seen, sampled every 250 ms.
-fn watch_progressing(
-    zk: Api<ZookeeperCluster>,
-) -> (
-    Arc<Mutex<Vec<(String, String, String)>>>,
-    tokio::task::JoinHandle<()>,
-) {
+fn watch_progressing(zk: Api<ZookeeperCluster>) -> (Seen, tokio::task::JoinHandle<()>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let task = tokio::spawn(async move {
@@ -215,9 +214,7 @@ async fn scales_three_five_three_by_reconfiguration_without_losing_writes() {
     );
     assert_eq!(member_pods(&pods, "zk").await.len(), 3);
     workload.wait_progress(50).await;
-    watcher.abort();
-
-    let seen = progressing.lock().expect("seen").clone();
+    let seen = std::mem::take(&mut *progressing.lock().expect("seen"));
     println!("Progressing seen: {seen:#?}");
     for member in ["4", "5"] {
         assert!(
@@ -233,6 +230,52 @@ async fn scales_three_five_three_by_reconfiguration_without_losing_writes() {
             "Progressing named the removal of {member}: {seen:?}"
         );
     }
+
+    // --- straight back up to 5: members 4 and 5 rejoin on their retained volumes (the
+    // default retention keeps the claims), whatever membership they last saw
+    let started = Instant::now();
+    patch_replicas(&zk, 5).await;
+    settled(&zk, 5).await;
+    let v5b = committed_everywhere(&pods, &password, &[1, 2, 3, 4, 5]).await;
+    println!("3 -> 5 on retained volumes in {:.1?}", started.elapsed());
+    assert!(v5b > v3b);
+    assert_eq!(event_count(&client, ns, "MemberAdded", None).await, 4);
+    workload.wait_progress(50).await;
+
+    // --- down to one member and back to three: the leader, if removed, goes last
+    progressing.lock().expect("seen").clear();
+    let started = Instant::now();
+    patch_replicas(&zk, 1).await;
+    settled(&zk, 1).await;
+    committed_everywhere(&pods, &password, &[1]).await;
+    println!("5 -> 1 in {:.1?}", started.elapsed());
+    let seen = std::mem::take(&mut *progressing.lock().expect("seen"));
+    let mut removals: Vec<&str> = Vec::new();
+    for (_, r, m) in &seen {
+        if r == "Scaling"
+            && let Some(rest) = m.strip_prefix("removing member ")
+            && rest.contains("from the committed membership")
+            && removals.last() != Some(&rest)
+        {
+            removals.push(rest);
+        }
+    }
+    println!("removals seen: {removals:#?}");
+    if let Some(at) = removals.iter().position(|r| r.contains("(the leader)")) {
+        assert_eq!(at, removals.len() - 1, "the leader goes last: {removals:?}");
+    }
+    workload.wait_progress(20).await;
+    patch_replicas(&zk, 3).await;
+    settled(&zk, 3).await;
+    committed_everywhere(&pods, &password, &[1, 2, 3]).await;
+    workload.wait_progress(50).await;
+    watcher.abort();
+
+    assert_eq!(
+        event_count(&client, ns, "MemberRemoved", None).await,
+        6,
+        "2 + 4 removals"
+    );
     assert_eq!(
         event_count(&client, ns, "MemberRolled", None).await,
         0,
