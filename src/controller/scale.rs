@@ -119,7 +119,10 @@ pub async fn committed(
 
 async fn read_config(addr: SocketAddr, password: &str) -> Result<DynamicConfig, ReconfigError> {
     let mut client = ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-    client.get_config().await
+    let config = client.get_config().await;
+    // Closed rather than left to expire: this runs at every pass of a scale.
+    client.close().await;
+    config
 }
 
 /// Pure: the plan for this pass. While a roll or recovery restart is in flight (`busy`)
@@ -192,7 +195,9 @@ pub async fn act(
             let result = async {
                 let mut client =
                     ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-                client.add_participant(&spec, *version).await
+                let result = client.add_participant(&spec, *version).await;
+                client.close().await;
+                result
             }
             .await;
             result.map(|config| (MEMBER_ADDED, added_message(*member, &config)))
@@ -209,7 +214,9 @@ pub async fn act(
             let result = async {
                 let mut client =
                     ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-                client.remove(*member, *version).await
+                let result = client.remove(*member, *version).await;
+                client.close().await;
+                result
             }
             .await;
             result.map(|config| (MEMBER_REMOVED, removed_message(*member, *leader, &config)))
