@@ -13,6 +13,7 @@ pub mod notify;
 pub mod observe;
 pub mod recovery;
 pub mod rollout;
+pub mod scale;
 pub mod status;
 pub mod telemetry;
 pub mod validate;

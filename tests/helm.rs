@@ -143,7 +143,7 @@ const OPERATOR_RULES: [&str; 9] = [
     "policy|poddisruptionbudgets|get,list,watch,create,patch,update,delete",
     "|pods|get,list,watch,delete",
     "|persistentvolumeclaims|get,list,watch,patch,delete",
-    "|secrets|get",
+    "|secrets|get,create",
     "events.k8s.io|events|create,patch",
 ];
 

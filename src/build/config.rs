@@ -6,10 +6,11 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use sha2::{Digest, Sha256};
 
 use super::labels::{
-    CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, config_map_name, member_host, myid, object_meta,
+    CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, config_map_name, member_host, object_meta,
 };
-use super::scripts::{CONF_DIR, DATA_DIR, liveness_script, readiness_script, start_script};
+use super::scripts::{DATA_DIR, MEMBER_CONF_DIR, liveness_script, readiness_script, start_script};
 use crate::validate::ValidCluster;
+use crate::zk::dynamic_config::{ClientAddr, Role, ServerSpec};
 
 pub const ZOO_CFG: &str = "zoo.cfg";
 pub const DYNAMIC_CFG: &str = "zoo.cfg.dynamic";
@@ -27,7 +28,7 @@ pub fn zoo_cfg(cluster: &ValidCluster) -> String {
     let mut lines = vec![
         "# Managed by zookeeper-operator: edit the ZookeeperCluster, not this file.".to_string(),
         format!("dataDir={DATA_DIR}"),
-        format!("dynamicConfigFile={CONF_DIR}/{DYNAMIC_CFG}"),
+        format!("dynamicConfigFile={MEMBER_CONF_DIR}/{DYNAMIC_CFG}"),
         // A one-member ensemble must still run as a quorum so it can grow by reconfig.
         "standaloneEnabled=false".to_string(),
         "reconfigEnabled=true".to_string(),
@@ -56,24 +57,35 @@ pub fn zoo_cfg(cluster: &ValidCluster) -> String {
     lines.join("\n") + "\n"
 }
 
-/// `server.N=host:quorum:election:participant;0.0.0.0:client` for every member.
-pub fn member_list(cluster: &ValidCluster) -> String {
+/// `server.N=host:quorum:election:participant;0.0.0.0:client` for each member id.
+pub fn member_list(cluster: &ValidCluster, members: &[u64]) -> String {
     let mut out = String::new();
-    for ordinal in 0..cluster.spec.replicas {
-        let _ = writeln!(
-            out,
-            "server.{}={}:{QUORUM_PORT}:{ELECTION_PORT}:participant;0.0.0.0:{CLIENT_PORT}",
-            myid(ordinal),
-            member_host(cluster, ordinal)
-        );
+    for id in members {
+        let _ = writeln!(out, "{}", member_spec(cluster, *id).to_line());
     }
     out
 }
 
-pub fn config_map(cluster: &ValidCluster) -> ConfigMap {
+/// One member's line, as the seed lists it and as a reconfig adds it.
+pub fn member_spec(cluster: &ValidCluster, id: u64) -> ServerSpec {
+    let ordinal = i32::try_from(id.saturating_sub(1)).unwrap_or(i32::MAX);
+    ServerSpec {
+        id,
+        host: member_host(cluster, ordinal),
+        quorum_port: QUORUM_PORT as u16,
+        election_port: ELECTION_PORT as u16,
+        role: Role::Participant,
+        client: Some(ClientAddr {
+            host: Some("0.0.0.0".to_string()),
+            port: CLIENT_PORT as u16,
+        }),
+    }
+}
+
+pub fn config_map(cluster: &ValidCluster, members: &[u64]) -> ConfigMap {
     let data = BTreeMap::from([
         (ZOO_CFG.to_string(), zoo_cfg(cluster)),
-        (DYNAMIC_CFG.to_string(), member_list(cluster)),
+        (DYNAMIC_CFG.to_string(), member_list(cluster, members)),
         (START_SCRIPT.to_string(), start_script()),
         (READY_SCRIPT.to_string(), readiness_script()),
         (LIVE_SCRIPT.to_string(), liveness_script()),

@@ -5,6 +5,7 @@ pub mod pdb;
 pub mod scripts;
 pub mod services;
 pub mod statefulset;
+pub mod super_secret;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
@@ -29,12 +30,42 @@ pub struct ServerCapabilities {
     pub policy_v1: bool,
 }
 
-pub fn desired_objects(cluster: &ValidCluster, server: ServerCapabilities) -> DesiredObjects {
-    let config_map = config::config_map(cluster);
+/// The membership the objects carry: how many pods the StatefulSet runs and which member
+/// ids the ConfigMap lists for a member seeding its config. Equal to the spec when settled;
+/// during a scale the planner's (`crate::scale`), one member at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub replicas: i32,
+    /// Member ids (myid = ordinal + 1), ascending.
+    pub members: Vec<u64>,
+}
+
+impl Membership {
+    /// Every member of the spec, as for a new ensemble.
+    pub fn of_spec(cluster: &ValidCluster) -> Self {
+        let replicas = cluster.spec.replicas;
+        Self {
+            replicas,
+            members: (1..=u64::try_from(replicas).unwrap_or(0)).collect(),
+        }
+    }
+}
+
+pub fn desired_objects(
+    cluster: &ValidCluster,
+    server: ServerCapabilities,
+    membership: &Membership,
+) -> DesiredObjects {
+    let config_map = config::config_map(cluster, &membership.members);
     let hash = config::config_hash(&config_map);
     let config_map_name = labels::config_map_name(&cluster.name);
     DesiredObjects {
-        statefulset: statefulset::statefulset(cluster, &config_map_name, &hash),
+        statefulset: statefulset::statefulset(
+            cluster,
+            membership.replicas,
+            &config_map_name,
+            &hash,
+        ),
         headless_service: services::headless_service(cluster),
         client_service: services::client_service(cluster),
         pdb: server

@@ -3,11 +3,18 @@
 use super::labels::CLIENT_PORT;
 
 pub const TEMPLATE_DIR: &str = "/config-templates";
+/// The image's `ZOOCFGDIR` (a writable emptyDir); the member's own config is not here.
 pub const CONF_DIR: &str = "/conf";
 pub const DATA_DIR: &str = "/data";
+/// The member's config lives beside its data: ZooKeeper rewrites zoo.cfg and writes a new
+/// `zoo.cfg.dynamic.<version>` at every reconfig, and the committed membership must
+/// survive a restart with the data it belongs to. With ephemeral storage `/data` is an
+/// emptyDir, so a new pod seeds afresh, which is right: it has no data either.
+pub const MEMBER_CONF_DIR: &str = "/data/conf";
 
-/// Derives myid from the pod ordinal, lays out the config in a writable directory (ZooKeeper
-/// rewrites its dynamic config on reconfig) and execs ZooKeeper in the foreground.
+/// Derives myid from the pod ordinal, seeds the member's config from the ConfigMap only
+/// when it has none (or was removed from its committed membership), keeps ZooKeeper's
+/// committed `dynamicConfigFile=` otherwise, and execs ZooKeeper in the foreground.
 pub fn start_script() -> String {
     format!(
         r#"#!/usr/bin/env bash
@@ -19,12 +26,30 @@ case "$ordinal" in
   ''|*[!0-9]*) echo "cannot derive a member ordinal from pod name '$pod'" >&2; exit 1 ;;
 esac
 myid=$((ordinal + 1))
-mkdir -p {DATA_DIR} {CONF_DIR}
+conf={MEMBER_CONF_DIR}
+mkdir -p {DATA_DIR} {CONF_DIR} "$conf"
 echo "$myid" > {DATA_DIR}/myid
-cp {TEMPLATE_DIR}/zoo.cfg {CONF_DIR}/zoo.cfg
-cp {TEMPLATE_DIR}/zoo.cfg.dynamic {CONF_DIR}/zoo.cfg.dynamic
-echo "starting ZooKeeper member myid=$myid ($pod)"
-exec zkServer.sh start-foreground {CONF_DIR}/zoo.cfg
+# The membership ZooKeeper committed, if this member has one that still lists it.
+committed=""
+if [ -f "$conf/zoo.cfg" ]; then
+  committed="$(sed -n 's/^dynamicConfigFile=//p' "$conf/zoo.cfg" | tail -n 1)"
+  if [ -z "$committed" ] || ! grep -q "^server\.$myid=" "$committed" 2>/dev/null; then
+    echo "member $myid is not in its committed membership ('$committed'): seeding afresh"
+    committed=""
+  fi
+fi
+if [ -z "$committed" ]; then
+  # Seed: the ConfigMap's member list is the committed membership plus this member.
+  cp {TEMPLATE_DIR}/zoo.cfg.dynamic "$conf/zoo.cfg.dynamic"
+  cp {TEMPLATE_DIR}/zoo.cfg "$conf/zoo.cfg.next"
+else
+  # Static settings from the template, membership as committed.
+  grep -v '^dynamicConfigFile=' {TEMPLATE_DIR}/zoo.cfg > "$conf/zoo.cfg.next"
+  echo "dynamicConfigFile=$committed" >> "$conf/zoo.cfg.next"
+fi
+mv "$conf/zoo.cfg.next" "$conf/zoo.cfg"
+echo "starting ZooKeeper member myid=$myid ($pod) with $(sed -n 's/^dynamicConfigFile=//p' "$conf/zoo.cfg")"
+exec zkServer.sh start-foreground "$conf/zoo.cfg"
 "#
     )
 }
@@ -53,4 +78,162 @@ printf ruok >&3
 [ "$(head -c 4 <&3)" = imok ]
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use super::*;
+
+    /// The start script run by bash against temp dirs, with a `zkServer.sh` that only
+    /// reports the config it was given.
+    struct Member {
+        root: PathBuf,
+    }
+
+    impl Member {
+        fn new(name: &str) -> Self {
+            let root =
+                std::env::temp_dir().join(format!("zkop-start-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&root);
+            for dir in ["t", "bin"] {
+                fs::create_dir_all(root.join(dir)).expect("dir");
+            }
+            let zk = root.join("bin/zkServer.sh");
+            fs::write(&zk, "#!/bin/sh\necho \"ZK $1 $2\"\n").expect("fake zkServer.sh");
+            Command::new("chmod")
+                .arg("+x")
+                .arg(&zk)
+                .status()
+                .expect("chmod");
+            Self { root }
+        }
+
+        fn path(&self, p: &str) -> PathBuf {
+            self.root.join(p)
+        }
+
+        fn template(&self, zoo_cfg: &str, dynamic: &str) {
+            fs::write(self.path("t/zoo.cfg"), zoo_cfg).expect("template");
+            fs::write(self.path("t/zoo.cfg.dynamic"), dynamic).expect("template");
+        }
+
+        fn start(&self, pod: &str) -> String {
+            let r = self.root.display().to_string();
+            let script = start_script()
+                .replace(TEMPLATE_DIR, &format!("{r}/t"))
+                .replace(MEMBER_CONF_DIR, &format!("{r}/d/m"))
+                .replace(DATA_DIR, &format!("{r}/d"))
+                .replace(CONF_DIR, &format!("{r}/c"));
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(script)
+                .env("POD_NAME", pod)
+                .env("PATH", format!("{r}/bin:/usr/bin:/bin"))
+                .output()
+                .expect("bash");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        fn read(&self, p: &str) -> String {
+            fs::read_to_string(self.path(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
+        }
+    }
+
+    impl Drop for Member {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+
+    fn cfg(root: &Path, tick: u32, dynamic: &str) -> String {
+        format!(
+            "dataDir={}/d\ntickTime={tick}\ndynamicConfigFile={}/d/m/{dynamic}\n",
+            root.display(),
+            root.display()
+        )
+    }
+
+    const THREE: &str = "server.1=a\nserver.2=b\nserver.3=c\n";
+
+    #[test]
+    fn first_start_seeds_from_the_config_map() {
+        let m = Member::new("seed");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        let out = m.start("zk-2");
+        assert_eq!(m.read("d/myid"), "3\n");
+        assert_eq!(m.read("d/m/zoo.cfg"), cfg(&m.root, 2000, "zoo.cfg.dynamic"));
+        assert_eq!(m.read("d/m/zoo.cfg.dynamic"), THREE);
+        assert!(
+            out.contains(&format!(
+                "ZK start-foreground {}/d/m/zoo.cfg",
+                m.root.display()
+            )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn later_starts_keep_the_committed_membership_and_refresh_static_keys() {
+        let m = Member::new("keep");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        m.start("zk-0");
+        // What ZooKeeper does at a reconfig: a new versioned file, zoo.cfg pointing at it.
+        let committed = "server.1=a\nserver.2=b\nserver.3=c\nserver.4=d\n";
+        fs::write(m.path("d/m/zoo.cfg.dynamic.100000004"), committed).expect("write");
+        fs::write(
+            m.path("d/m/zoo.cfg"),
+            cfg(&m.root, 2000, "zoo.cfg.dynamic.100000004"),
+        )
+        .expect("write");
+        // The template changes a static key and (stale) lists three members.
+        m.template(&cfg(&m.root, 3000, "zoo.cfg.dynamic"), THREE);
+        m.start("zk-0");
+        let zoo = m.read("d/m/zoo.cfg");
+        assert!(zoo.contains("tickTime=3000\n"), "{zoo}");
+        assert!(!zoo.contains("tickTime=2000"), "{zoo}");
+        let dynamic_lines: Vec<_> = zoo
+            .lines()
+            .filter(|l| l.starts_with("dynamicConfigFile="))
+            .collect();
+        assert_eq!(
+            dynamic_lines,
+            [format!(
+                "dynamicConfigFile={}/d/m/zoo.cfg.dynamic.100000004",
+                m.root.display()
+            )]
+        );
+        assert_eq!(m.read("d/m/zoo.cfg.dynamic.100000004"), committed);
+    }
+
+    #[test]
+    fn a_member_removed_from_its_committed_membership_seeds_afresh() {
+        let m = Member::new("removed");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        m.start("zk-2");
+        // Scaled down to two (member 3 removed), its volume retained; scaled up again.
+        fs::write(
+            m.path("d/m/zoo.cfg.dynamic.100000009"),
+            "server.1=a\nserver.2=b\n",
+        )
+        .expect("write");
+        fs::write(
+            m.path("d/m/zoo.cfg"),
+            cfg(&m.root, 2000, "zoo.cfg.dynamic.100000009"),
+        )
+        .expect("write");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        let out = m.start("zk-2");
+        assert!(out.contains("seeding afresh"), "{out}");
+        assert_eq!(m.read("d/m/zoo.cfg"), cfg(&m.root, 2000, "zoo.cfg.dynamic"));
+        assert_eq!(m.read("d/m/zoo.cfg.dynamic"), THREE);
+    }
 }

@@ -18,6 +18,7 @@ use super::labels::{
     selector_labels,
 };
 use super::scripts::{CONF_DIR, DATA_DIR, TEMPLATE_DIR};
+use super::super_secret::{DIGEST_ENV, digest_env};
 use crate::api::{ProbeTiming, StorageMode};
 use crate::validate::ValidCluster;
 
@@ -27,7 +28,13 @@ pub const CONFIG_HASH_ANNOTATION: &str = "zookeeper.ensemble.dev/config-hash";
 /// The official image runs ZooKeeper as uid/gid 1000.
 const ZOOKEEPER_UID: i64 = 1000;
 
-pub fn statefulset(cluster: &ValidCluster, config_map: &str, config_hash: &str) -> StatefulSet {
+/// `replicas` is the planned count (`crate::scale`), not necessarily `spec.replicas`.
+pub fn statefulset(
+    cluster: &ValidCluster,
+    replicas: i32,
+    config_map: &str,
+    config_hash: &str,
+) -> StatefulSet {
     let spec = &cluster.spec;
     let mut pod_labels = spec.pod.labels.clone();
     pod_labels.extend(object_labels(&cluster.name));
@@ -59,7 +66,7 @@ pub fn statefulset(cluster: &ValidCluster, config_map: &str, config_hash: &str) 
     StatefulSet {
         metadata: object_meta(cluster, cluster.name.clone()),
         spec: Some(StatefulSetSpec {
-            replicas: Some(spec.replicas),
+            replicas: Some(replicas),
             service_name: Some(headless_service_name(&cluster.name)),
             // Parallel: a new ensemble needs a majority up at once to elect a leader.
             pod_management_policy: Some("Parallel".to_string()),
@@ -186,11 +193,15 @@ fn env(cluster: &ValidCluster) -> Vec<EnvVar> {
         field("POD_NAME", "metadata.name"),
         field("POD_NAMESPACE", "metadata.namespace"),
         value("ZOO_LOG_DIR", "/logs".to_string()),
+        // Before SERVER_JVMFLAGS, which expands it.
+        digest_env(&cluster.name),
         value("SERVER_JVMFLAGS", jvm_flags(cluster)),
     ]
 }
 
-/// `-Xms/-Xmx` from the heap (equal, so the heap never resizes under load) plus extra flags.
+/// `-Xms/-Xmx` from the heap (equal, so the heap never resizes under load), extra flags,
+/// then the super-user digest (last, so an extra flag cannot override it) that lets the
+/// operator reconfigure membership without `skipACL`.
 pub fn jvm_flags(cluster: &ValidCluster) -> String {
     let mut flags = Vec::new();
     if let Some(bytes) = cluster.heap_bytes {
@@ -206,6 +217,9 @@ pub fn jvm_flags(cluster: &ValidCluster) -> String {
             .iter()
             .map(|f| f.trim().to_string()),
     );
+    flags.push(format!(
+        "-Dzookeeper.DigestAuthenticationProvider.superDigest=$({DIGEST_ENV})"
+    ));
     flags.join(" ")
 }
 

@@ -9,7 +9,12 @@ fn valid(spec_yaml: &str) -> ValidCluster {
 }
 
 fn objects(spec_yaml: &str) -> DesiredObjects {
-    desired_objects(&valid(spec_yaml), ServerCapabilities { policy_v1: true })
+    let cluster = valid(spec_yaml);
+    desired_objects(
+        &cluster,
+        ServerCapabilities { policy_v1: true },
+        &Membership::of_spec(&cluster),
+    )
 }
 
 #[test]
@@ -17,7 +22,7 @@ fn zoo_cfg_is_exact() {
     let expected = "\
 # Managed by zookeeper-operator: edit the ZookeeperCluster, not this file.
 dataDir=/data
-dynamicConfigFile=/conf/zoo.cfg.dynamic
+dynamicConfigFile=/data/conf/zoo.cfg.dynamic
 standaloneEnabled=false
 reconfigEnabled=true
 quorumListenOnAllIPs=true
@@ -40,7 +45,10 @@ jute.maxbuffer=4194304
 
 #[test]
 fn member_list_uses_stable_dns_names_and_myid_from_ordinal() {
-    let list = config::member_list(&valid("replicas: 3\nclusterDomain: example.org"));
+    let list = config::member_list(
+        &valid("replicas: 3\nclusterDomain: example.org"),
+        &[1, 2, 3],
+    );
     assert_eq!(
         list,
         "server.1=zk-0.zk-headless.ns.svc.example.org:2888:3888:participant;0.0.0.0:2181\n\
@@ -68,7 +76,8 @@ fn config_map_holds_config_member_list_and_scripts() {
     let start = &data["start.sh"];
     assert!(start.contains("myid=$((ordinal + 1))"), "{start}");
     assert!(
-        start.contains("exec zkServer.sh start-foreground /conf/zoo.cfg"),
+        start.contains("conf=/data/conf")
+            && start.contains(r#"exec zkServer.sh start-foreground "$conf/zoo.cfg""#),
         "{start}"
     );
     assert!(data["ready.sh"].contains("printf srvr") && data["ready.sh"].contains("^Mode: "));
@@ -162,7 +171,12 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
     let o = objects("{}");
     let spec = o.pdb.expect("pdb").spec.expect("spec");
     assert_eq!(spec.max_unavailable, Some(IntOrString::Int(1)));
-    let old = desired_objects(&valid("{}"), ServerCapabilities { policy_v1: false });
+    let cluster = valid("{}");
+    let old = desired_objects(
+        &cluster,
+        ServerCapabilities { policy_v1: false },
+        &Membership::of_spec(&cluster),
+    );
     assert!(old.pdb.is_none());
 }
 
@@ -247,7 +261,33 @@ fn statefulset_shape() {
         .iter()
         .find(|e| e.name == "SERVER_JVMFLAGS")
         .and_then(|e| e.value.clone());
-    assert_eq!(jvm.as_deref(), Some("-Xms1536m -Xmx1536m"));
+    assert_eq!(
+        jvm.as_deref(),
+        Some(
+            "-Xms1536m -Xmx1536m \
+             -Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)"
+        )
+    );
+    // The digest comes from the Secret and is defined before the flags that expand it.
+    let names: Vec<_> = env.iter().map(|e| e.name.as_str()).collect();
+    let digest_at = names.iter().position(|n| *n == "ZK_SUPER_DIGEST");
+    let flags_at = names.iter().position(|n| *n == "SERVER_JVMFLAGS");
+    assert!(digest_at.is_some() && digest_at < flags_at, "{names:?}");
+    let digest_ref = env
+        .iter()
+        .find(|e| e.name == "ZK_SUPER_DIGEST")
+        .and_then(|e| e.value_from.as_ref())
+        .and_then(|v| v.secret_key_ref.as_ref())
+        .expect("secretKeyRef");
+    assert_eq!(
+        (digest_ref.name.as_str(), digest_ref.key.as_str()),
+        ("zk-zookeeper-super", "superDigest")
+    );
+    assert!(
+        env.iter()
+            .all(|e| e.value.as_deref().is_none_or(|v| !v.contains("password"))),
+        "the password never reaches a pod"
+    );
     let readiness = c.readiness_probe.as_ref().expect("readiness");
     assert_eq!(
         readiness
@@ -325,4 +365,26 @@ fn explicit_affinity_replaces_the_default() {
         .expect("affinity");
     assert!(affinity.pod_anti_affinity.is_none());
     assert!(affinity.node_affinity.is_some());
+}
+
+#[test]
+fn super_secret_holds_password_and_its_digest_and_is_owned() {
+    let cluster = valid("{}");
+    let secret = super_secret::super_secret(&cluster, "s3cr3t-P@ss");
+    assert_eq!(secret.metadata.name.as_deref(), Some("zk-zookeeper-super"));
+    let owner = &secret.metadata.owner_references.as_ref().expect("owner")[0];
+    assert_eq!(owner.kind, "ZookeeperCluster");
+    assert_eq!(owner.name, "zk");
+    let data = secret.string_data.as_ref().expect("data");
+    assert_eq!(data["password"], "s3cr3t-P@ss");
+    // The vector computed with ZooKeeper's own DigestAuthenticationProvider.
+    assert_eq!(data["superDigest"], "super:asjqFfUDwHsRObGFT4w4ka5bjyY=");
+
+    let mut read_back = k8s_openapi::api::core::v1::Secret::default();
+    assert_eq!(super_secret::password(&read_back), None);
+    read_back.data = Some(std::collections::BTreeMap::from([(
+        "password".to_string(),
+        k8s_openapi::ByteString(b"pw".to_vec()),
+    )]));
+    assert_eq!(super_secret::password(&read_back).as_deref(), Some("pw"));
 }

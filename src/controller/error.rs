@@ -39,6 +39,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Neither the password nor its generation is ever printed.
+    #[error("the super-user Secret {0} has no usable password (or one could not be generated)")]
+    SuperSecret(String),
     #[error("the resource has no {0}")]
     MissingMetadata(&'static str),
 }
@@ -53,6 +56,7 @@ impl Error {
             Self::Roll { .. } => "RollingRestartFailed",
             Self::Status(_) => "StatusUpdateFailed",
             Self::Encode { .. } => "EncodeFailed",
+            Self::SuperSecret(_) => "SuperSecretInvalid",
             Self::MissingMetadata(_) => "MissingMetadata",
         }
     }

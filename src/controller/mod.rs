@@ -9,6 +9,8 @@ mod reconcile;
 mod recovery;
 mod retention;
 mod rollout;
+mod scale;
+mod super_secret;
 
 pub use context::Context;
 pub use error::Error;

@@ -23,6 +23,8 @@ use super::notifications::{FaultInput, NotifierReport};
 use super::recovery;
 use super::retention;
 use super::rollout;
+use super::scale;
+use super::super_secret;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
@@ -132,7 +134,45 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         }
     }
 
-    let desired = desired_objects(&valid, ctx.server);
+    let password = super_secret::ensure(ctx, &valid).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let pods = pods
+        .list(&ListParams::default().labels(&owned_selector(&name)))
+        .await
+        .map_err(|source| Error::Fetch {
+            what: "Pod list".into(),
+            source,
+        })?
+        .items;
+    // Every member the StatefulSet runs is watched, also those a scale-down removes.
+    let watched = scale::watched_replicas(&valid, existing.as_ref());
+    let (assessment, transitions) = ctx.quorum.observe(cluster, watched, &pods);
+    // The StatefulSet's replicas and the ConfigMap's member list come from the scale
+    // planner: one member at a time, through ZooKeeper's committed membership.
+    let committed = if scale::needs_committed(&valid, existing.as_ref(), cluster.status.as_ref()) {
+        scale::committed(&password, assessment.as_ref()).await
+    } else {
+        None
+    };
+    let roll_step_persisted = cluster
+        .status
+        .as_ref()
+        .and_then(|s| s.rollout.as_ref())
+        .is_some_and(|r| r.step.is_some());
+    let scale_plan = scale::plan(
+        cluster,
+        &valid,
+        existing.as_ref(),
+        committed.as_ref(),
+        assessment.as_ref(),
+        roll_step_persisted,
+    );
+    let scaling = scale_plan
+        .step
+        .as_ref()
+        .map(|s| format!("scaling: {}", s.describe()));
+
+    let desired = desired_objects(&valid, ctx.server, &scale::membership(&scale_plan));
     if desired.pdb.is_none() && ctx.first_pdb_warning(&valid.uid) {
         let message = "this Kubernetes server has no policy/v1 API (older than 1.21): no PodDisruptionBudget is created";
         events::publish(
@@ -147,26 +187,16 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .await;
     }
     let statefulset = apply_all(ctx, &valid, desired).await?;
-
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let pods = pods
-        .list(&ListParams::default().labels(&owned_selector(&name)))
-        .await
-        .map_err(|source| Error::Fetch {
-            what: "Pod list".into(),
-            source,
-        })?
-        .items;
     if valid.spec.storage.mode == crate::api::StorageMode::Persistent {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &namespace);
         retention::enforce(&claims, &valid, &pods).await?;
     }
-
-    let (assessment, transitions) = ctx.quorum.observe(cluster, valid.spec.replicas, &pods);
+    // Told after the apply, close to the status patch that shows the same change.
     events::tell_transitions(ctx, cluster, &valid, &transitions).await;
     if let Some(assessment) = &assessment {
         ctx.metrics.observe_ensemble(&namespace, &name, assessment);
     }
+
     let now_t = SystemTime::now();
     // The roll and recovery never act at once: recovery yields while a roll step is in
     // flight, and a roll waits while recovery has a restart in flight.
@@ -179,7 +209,10 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         assessment.as_ref(),
     )
     .await;
-    let rolling = roll_inputs.step_in_flight(assessment.as_ref(), now_t);
+    // Recovery and the roll also yield to a scale step under way.
+    let rolling = roll_inputs
+        .step_in_flight(assessment.as_ref(), now_t)
+        .or_else(|| scaling.clone());
     let written = ctx.written_recovery(&valid.uid);
     let plan = recovery::plan(
         cluster,
@@ -196,7 +229,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     let roll = rollout::plan(
         &roll_inputs,
         assessment.as_ref(),
-        recovering.as_deref(),
+        recovering.as_deref().or(scaling.as_deref()),
         now_t,
     );
     let observed = Observed {
@@ -205,6 +238,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         quorum: assessment.as_ref(),
         recovery: plan.as_ref().map(|p| &p.report),
         rollout: Some(&roll),
+        scale: Some(&scale_plan),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
     // The member a roll step restarts is down on purpose, like one recovery restarts.
@@ -214,7 +248,11 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .then(|| roll.decision.step().map(|s| s.member))
         .flatten();
     let mut wake = plan.as_ref().and_then(|p| p.requeue);
-    wake = wake.into_iter().chain(rollout::requeue(&roll)).min();
+    wake = wake
+        .into_iter()
+        .chain(rollout::requeue(&roll))
+        .chain(scale::requeue(&scale_plan))
+        .min();
     if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
         let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
@@ -235,6 +273,15 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         recovery::act(ctx, cluster, &valid, plan).await?;
     }
     rollout::act(ctx, cluster, &valid, &roll).await?;
+    scale::act(
+        ctx,
+        cluster,
+        &valid,
+        &scale_plan,
+        &password,
+        assessment.as_ref(),
+    )
+    .await;
     Ok(requeue)
 }
 

@@ -30,6 +30,7 @@ pub mod reason {
     pub const QUORUM_READY: &str = "QuorumReady";
     pub const QUORUM_NOT_READY: &str = "QuorumNotReady";
     pub const ROLLING_OUT: &str = "RollingOut";
+    pub const SCALING: &str = "Scaling";
     pub const RECONCILED: &str = "Reconciled";
     pub const MEMBERS_NOT_READY: &str = "MembersNotReady";
     pub const ALL_MEMBERS_READY: &str = "AllMembersReady";
@@ -49,6 +50,8 @@ pub struct Observed<'a> {
     pub recovery: Option<&'a RecoveryReport>,
     /// The rolling restart's plan for this pass, once it has looked.
     pub rollout: Option<&'a crate::rollout::RolloutPlan>,
+    /// The scale planner's plan for this pass, once it has looked.
+    pub scale: Option<&'a crate::scale::ScalePlan>,
 }
 
 /// Majority of `voters`: the fewest serving members that keep a quorum.
@@ -101,7 +104,11 @@ pub fn compute(
         None => ready >= majority(desired),
     };
     let creating = !available && !was_available;
-    let rollout = rollout_in_progress(observed.statefulset, desired);
+    // The StatefulSet follows the scale planner's replicas, one member at a time.
+    let planned = observed
+        .scale
+        .map_or(desired, |s| i32::try_from(s.replicas).unwrap_or(desired));
+    let rollout = rollout_in_progress(observed.statefulset, planned);
 
     let mut available_message = match observed.quorum {
         Some(q) => quorum_message(q, cluster),
@@ -140,6 +147,11 @@ pub fn compute(
     let progressing = observed
         .rollout
         .and_then(|r| rollout::progressing(&r.decision))
+        .unwrap_or(progressing);
+    // A membership change says the most: the roll and recovery yield to it.
+    let progressing = observed
+        .scale
+        .and_then(scale_progressing)
         .unwrap_or(progressing);
     let degraded = match observed.quorum {
         Some(q) if !creating => quorum_degraded(q, cluster, available_reason),
@@ -326,6 +338,22 @@ pub fn invalid(
         conditions: conditions(&prior, verdicts, generation, now),
         ..base
     }
+}
+
+/// `Progressing` while a scale step is under way (True, `Scaling`, naming the member and
+/// the step) or cannot start (False, the block's reason).
+fn scale_progressing(plan: &crate::scale::ScalePlan) -> Option<Verdict> {
+    if let Some(step) = &plan.step {
+        return Some(Verdict::new(
+            PROGRESSING,
+            true,
+            reason::SCALING,
+            step.describe(),
+        ));
+    }
+    plan.blocked
+        .as_ref()
+        .map(|b| Verdict::new(PROGRESSING, false, b.reason(), b.describe()))
 }
 
 /// Why the StatefulSet is still moving, or `None` when it is settled.

@@ -66,6 +66,7 @@ fn by_pods(
             quorum: None,
             recovery: None,
             rollout: None,
+            scale: None,
         },
         now,
     )
@@ -150,6 +151,7 @@ fn losing_members_degrades_then_loses_availability() {
             quorum: None,
             recovery: None,
             rollout: None,
+            scale: None,
         },
         "t0",
     );
@@ -163,6 +165,7 @@ fn losing_members_degrades_then_loses_availability() {
             quorum: None,
             recovery: None,
             rollout: None,
+            scale: None,
         },
         "t1",
     );
@@ -185,6 +188,7 @@ fn losing_members_degrades_then_loses_availability() {
             quorum: None,
             recovery: None,
             rollout: None,
+            scale: None,
         },
         "t2",
     );
@@ -333,6 +337,7 @@ mod quorum_mode {
                 quorum: Some(q),
                 recovery: None,
                 rollout: None,
+                scale: None,
             },
             now,
         )
@@ -511,6 +516,7 @@ fn a_roll_sets_progressing_and_persists_its_step() {
             quorum: None,
             recovery: None,
             rollout: Some(&plan),
+            scale: None,
         },
         "t0",
     );
@@ -537,6 +543,7 @@ fn a_roll_sets_progressing_and_persists_its_step() {
             quorum: None,
             recovery: None,
             rollout: Some(&stalled),
+            scale: None,
         },
         "t1",
     );

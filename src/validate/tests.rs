@@ -223,10 +223,15 @@ fn heap_is_three_quarters_of_the_memory_limit_unless_set() {
 
 #[test]
 fn storage_cannot_change_under_a_live_statefulset() {
-    use crate::build::{ServerCapabilities, desired_objects};
+    use crate::build::{Membership, ServerCapabilities, desired_objects};
     let original =
         validate(&cluster("storage: {storageClassName: fast, size: 5Gi}")).expect("valid");
-    let sts = desired_objects(&original, ServerCapabilities { policy_v1: true }).statefulset;
+    let sts = desired_objects(
+        &original,
+        ServerCapabilities { policy_v1: true },
+        &Membership::of_spec(&original),
+    )
+    .statefulset;
 
     let same = cluster("storage: {storageClassName: fast, size: 5Gi}");
     assert!(check_immutable(&same.spec, Some(&sts)).is_empty());

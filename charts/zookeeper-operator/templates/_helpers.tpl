@@ -87,11 +87,12 @@ What the operator does to the objects of the clusters it manages, shared by the 
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["get", "list", "watch", "patch", "delete"]
-# Notification receivers' credentials (webhook URLs, tokens, SMTP passwords): read one
-# named Secret at a time, never listed or watched.
+# Notification receivers' credentials (webhook URLs, tokens, SMTP passwords) and each
+# cluster's super-user Secret: read one named Secret at a time, never listed or watched;
+# the super-user Secret is created once when absent, never updated.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get"]
+  verbs: ["get", "create"]
 # Faults and recoveries recorded as Events on the cluster; patch aggregates repeats.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

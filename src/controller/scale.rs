@@ -1,0 +1,412 @@
+//! Scaling's I/O around the pure planner (`crate::scale`): read the committed membership
+//! from the leader when a change is wanted or under way -> plan (pure) -> the reconcile
+//! applies the planned replicas and member list -> act: one reconfig (add or remove one
+//! member), told as an Event. The plan is read back from the world at every pass, so
+//! nothing about a step needs persisting.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+
+use super::context::Context;
+use super::events;
+use crate::api::{PROGRESSING, ZookeeperCluster, ZookeeperClusterStatus};
+use crate::build::Membership;
+use crate::build::config::member_spec;
+use crate::build::labels::pod_name;
+use crate::health::{EnsembleAssessment, MemberId, Role};
+use crate::scale::{ScaleObservation, ScalePlan, ScaleStep, plan as plan_scale};
+use crate::status::notices::Notice;
+use crate::validate::ValidCluster;
+use crate::zk::{DynamicConfig, ReconfigClient, ReconfigError, ReconfigOptions};
+
+/// Event reasons for a reconfig that committed; a failed one uses `ReconfigError::reason`.
+pub const MEMBER_ADDED: &str = "MemberAdded";
+pub const MEMBER_REMOVED: &str = "MemberRemoved";
+/// The `Progressing` reason while a step is under way.
+pub const SCALING: &str = "Scaling";
+/// A joiner syncing or a reconfig committing changes no pod and no health: look again soon.
+const STEP_REQUEUE: Duration = Duration::from_secs(2);
+const BLOCKED_REQUEUE: Duration = Duration::from_secs(10);
+/// A lost reply is confirmed from the committed config within about 10 s.
+const CONFIRM_ATTEMPTS: u32 = 5;
+const CONFIRM_PAUSE: Duration = Duration::from_secs(2);
+
+/// The StatefulSet's replicas as applied last, if it exists.
+pub fn statefulset_replicas(statefulset: Option<&StatefulSet>) -> Option<u64> {
+    statefulset
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .and_then(|r| u64::try_from(r).ok())
+}
+
+/// The members to watch: every pod the StatefulSet has or will have, so the members being
+/// removed (the leader among them) are still seen.
+pub fn watched_replicas(valid: &ValidCluster, statefulset: Option<&StatefulSet>) -> i32 {
+    let current = statefulset_replicas(statefulset)
+        .and_then(|r| i32::try_from(r).ok())
+        .unwrap_or(0);
+    valid.spec.replicas.max(current)
+}
+
+/// The committed membership is read only while a change is wanted or under way (the
+/// previous pass said `Scaling`): a settled cluster costs no session.
+pub fn needs_committed(
+    valid: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+    status: Option<&ZookeeperClusterStatus>,
+) -> bool {
+    let Some(current) = statefulset_replicas(statefulset) else {
+        return false;
+    };
+    u64::try_from(valid.spec.replicas).ok() != Some(current) || scaling(status)
+}
+
+/// The last status said a scale step was under way or waiting (`Scaling*` reasons).
+fn scaling(status: Option<&ZookeeperClusterStatus>) -> bool {
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == PROGRESSING))
+        .is_some_and(|c| c.reason.starts_with(SCALING))
+}
+
+/// The replicas the planner starts from. Settled (no scale under way, the spec already
+/// observed) means the StatefulSet should have `spec.replicas`: a different live value is
+/// someone's edit, put back as any drift is. Otherwise the live value: the change under way.
+fn current_replicas(
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+) -> Option<u64> {
+    let live = statefulset_replicas(statefulset)?;
+    let status = cluster.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation) == cluster.metadata.generation;
+    if observed && !scaling(status) {
+        u64::try_from(valid.spec.replicas).ok()
+    } else {
+        Some(live)
+    }
+}
+
+/// The committed membership, asked of the leader (it has every committed change), else of
+/// any serving member. `None` when no member answers.
+pub async fn committed(
+    password: &str,
+    assessment: Option<&EnsembleAssessment>,
+) -> Option<DynamicConfig> {
+    let assessment = assessment?;
+    let mut candidates: Vec<SocketAddr> = Vec::new();
+    let serving = |m: &&crate::health::MemberAssessment| {
+        m.serving && matches!(m.role, Role::Leader | Role::Follower)
+    };
+    if let Some(leader) = assessment.leader.and_then(|id| assessment.member(id)) {
+        candidates.extend(leader.address.parse::<SocketAddr>().ok());
+    }
+    candidates.extend(
+        assessment
+            .members
+            .iter()
+            .filter(serving)
+            .filter_map(|m| m.address.parse::<SocketAddr>().ok()),
+    );
+    for addr in candidates {
+        match read_config(addr, password).await {
+            Ok(config) => return Some(config),
+            Err(error) => tracing::debug!(%addr, %error, "cannot read the committed membership"),
+        }
+    }
+    None
+}
+
+async fn read_config(addr: SocketAddr, password: &str) -> Result<DynamicConfig, ReconfigError> {
+    let mut client = ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
+    let config = client.get_config().await;
+    // Closed rather than left to expire: this runs at every pass of a scale.
+    client.close().await;
+    config
+}
+
+/// Pure: the plan for this pass. While a roll or recovery restart is in flight (`busy`)
+/// no step starts; the StatefulSet keeps its replicas.
+pub fn plan(
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    statefulset: Option<&StatefulSet>,
+    committed: Option<&DynamicConfig>,
+    assessment: Option<&EnsembleAssessment>,
+    busy: bool,
+) -> ScalePlan {
+    let current = current_replicas(cluster, valid, statefulset);
+    let plan = plan_scale(&ScaleObservation {
+        desired: u64::try_from(valid.spec.replicas).unwrap_or(0),
+        statefulset_replicas: current,
+        committed,
+        assessment,
+    });
+    match (&plan.step, current) {
+        (Some(ScaleStep::AwaitJoiner { .. }) | None, _) | (_, None) => plan,
+        (Some(_), Some(current)) if busy => ScalePlan {
+            replicas: current,
+            step: None,
+            ..plan
+        },
+        _ => plan,
+    }
+}
+
+pub fn membership(plan: &ScalePlan) -> Membership {
+    Membership {
+        replicas: i32::try_from(plan.replicas).unwrap_or(i32::MAX),
+        members: plan.members.clone(),
+    }
+}
+
+/// When to look again for the scale's sake.
+pub fn requeue(plan: &ScalePlan) -> Option<Duration> {
+    if plan.step.is_some() {
+        Some(STEP_REQUEUE)
+    } else if plan.blocked.is_some() {
+        Some(BLOCKED_REQUEUE)
+    } else {
+        None
+    }
+}
+
+/// Act: the one reconfig of this pass, if the step is one. Pod count changes need nothing
+/// here: the StatefulSet was applied with the planned replicas. A failed reconfig is a
+/// Warning Event with its reason and is tried again next pass (the plan is re-read from
+/// the committed config, so a change that did commit is never sent twice).
+pub async fn act(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    plan: &ScalePlan,
+    password: &str,
+    assessment: Option<&EnsembleAssessment>,
+) {
+    let Some(step) = &plan.step else {
+        return;
+    };
+    let outcome = match step {
+        ScaleStep::AddMember { member, version } => {
+            let Some(addr) = address(assessment, None) else {
+                return;
+            };
+            let spec = member_spec(valid, *member);
+            let result = async {
+                let mut client =
+                    ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
+                let result = client.add_participant(&spec, *version).await;
+                client.close().await;
+                result
+            }
+            .await;
+            result.map(|config| (MEMBER_ADDED, added_message(*member, &config)))
+        }
+        ScaleStep::RemoveMember {
+            member,
+            version,
+            via,
+            leader,
+        } => {
+            let Some(addr) = address(assessment, Some(*via)) else {
+                return;
+            };
+            let result = async {
+                let mut client =
+                    ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
+                let result = client.remove(*member, *version).await;
+                client.close().await;
+                result
+            }
+            .await;
+            result.map(|config| (MEMBER_REMOVED, removed_message(*member, *leader, &config)))
+        }
+        _ => return,
+    };
+    let notice = match outcome {
+        Ok((reason, message)) => {
+            tracing::info!(cluster = %valid.name, %message, "membership changed");
+            Notice {
+                warning: false,
+                reason: reason.into(),
+                message,
+            }
+        }
+        // The reply was lost (the leader moved and the member we asked dropped its
+        // clients): the committed config tells whether it happened.
+        Err(ReconfigError::OutcomeUnknown(error)) => {
+            tracing::info!(cluster = %valid.name, %error, step = %step.describe(), "reconfig outcome unknown; re-reading");
+            let Some(config) = confirm(password, assessment, step).await else {
+                // Not (yet) visible: the next pass re-reads and re-decides.
+                return;
+            };
+            let member = step.member();
+            match step {
+                ScaleStep::RemoveMember { leader, .. } => Notice {
+                    warning: false,
+                    reason: MEMBER_REMOVED.into(),
+                    message: removed_message(member, *leader, &config),
+                },
+                _ => Notice {
+                    warning: false,
+                    reason: MEMBER_ADDED.into(),
+                    message: added_message(member, &config),
+                },
+            }
+        }
+        Err(error) => {
+            tracing::warn!(cluster = %valid.name, %error, step = %step.describe(), "reconfig failed");
+            Notice {
+                warning: true,
+                reason: error.reason().into(),
+                message: format!("{}: {error}", step.describe()),
+            }
+        }
+    };
+    // About the member's pod, so each member's Event stands on its own (the recorder
+    // folds Events with the same reason and object into one series).
+    let ordinal = i32::try_from(step.member().saturating_sub(1)).unwrap_or(i32::MAX);
+    let related = events::pod_ref(valid, pod_name(&valid.name, ordinal));
+    events::publish_related(ctx, cluster, &notice, Some(related)).await;
+}
+
+/// After a lost reply: the committed config once it shows the step done, re-read from
+/// the members a few times while a new leader takes over; `None` if it does not.
+async fn confirm(
+    password: &str,
+    assessment: Option<&EnsembleAssessment>,
+    step: &ScaleStep,
+) -> Option<DynamicConfig> {
+    let member = step.member();
+    let wanted = matches!(step, ScaleStep::AddMember { .. });
+    for _ in 0..CONFIRM_ATTEMPTS {
+        tokio::time::sleep(CONFIRM_PAUSE).await;
+        // A removal is read back from the member that stays (the removed one may be the
+        // old leader, with the old config).
+        let config = match step {
+            ScaleStep::RemoveMember { via, .. } => match address(assessment, Some(*via)) {
+                Some(addr) => read_config(addr, password).await.ok(),
+                None => None,
+            },
+            _ => committed(password, assessment).await,
+        };
+        if let Some(config) = config
+            && config.participants().contains(&member) == wanted
+        {
+            return Some(config);
+        }
+    }
+    None
+}
+
+/// `via` if given (a member that stays), else the leader (a follower would forward).
+fn address(assessment: Option<&EnsembleAssessment>, via: Option<MemberId>) -> Option<SocketAddr> {
+    let a = assessment?;
+    let id = via.or(a.leader)?;
+    a.member(id)?.address.parse().ok()
+}
+
+fn added_message(member: MemberId, config: &DynamicConfig) -> String {
+    format!(
+        "member {member} joined the committed membership (now {}; version {})",
+        ids(config),
+        config.version_hex().unwrap_or_default()
+    )
+}
+
+fn removed_message(member: MemberId, leader: bool, config: &DynamicConfig) -> String {
+    format!(
+        "member {member}{} left the committed membership (now {}; version {})",
+        if leader { " (the leader)" } else { "" },
+        ids(config),
+        config.version_hex().unwrap_or_default()
+    )
+}
+
+fn ids(config: &DynamicConfig) -> String {
+    config
+        .participants()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::apps::v1::StatefulSetSpec;
+
+    use super::*;
+    use crate::api::Condition;
+    use crate::validate::validate;
+
+    fn sts(replicas: i32) -> StatefulSet {
+        StatefulSet {
+            spec: Some(StatefulSetSpec {
+                replicas: Some(replicas),
+                ..StatefulSetSpec::default()
+            }),
+            ..StatefulSet::default()
+        }
+    }
+
+    fn cluster(replicas: i32, observed: Option<i64>, progressing: &str) -> ZookeeperCluster {
+        let mut c = crate::validate::tests::cluster(&format!("replicas: {replicas}"));
+        c.status = Some(ZookeeperClusterStatus {
+            observed_generation: observed,
+            conditions: vec![Condition {
+                type_: PROGRESSING.into(),
+                status: "True".into(),
+                reason: progressing.into(),
+                message: String::new(),
+                last_transition_time: None,
+                observed_generation: observed,
+            }],
+            ..ZookeeperClusterStatus::default()
+        });
+        c
+    }
+
+    #[test]
+    fn settled_clusters_put_an_edited_statefulset_back_to_the_spec() {
+        // Generation 1 observed, nothing scaling: the live 1 is someone's edit.
+        let c = cluster(3, Some(1), "Reconciled");
+        let valid = validate(&c).expect("valid");
+        assert_eq!(current_replicas(&c, &valid, Some(&sts(1))), Some(3));
+        let plan = plan(&c, &valid, Some(&sts(1)), None, None, false);
+        assert_eq!(plan.replicas, 3);
+    }
+
+    #[test]
+    fn a_new_spec_or_a_scale_under_way_starts_from_the_live_replicas() {
+        let new_spec = cluster(5, Some(0), "Reconciled");
+        let valid = validate(&new_spec).expect("valid");
+        assert_eq!(current_replicas(&new_spec, &valid, Some(&sts(3))), Some(3));
+        assert!(needs_committed(
+            &valid,
+            Some(&sts(3)),
+            new_spec.status.as_ref()
+        ));
+        // Without the committed membership nothing moves.
+        let held = plan(&new_spec, &valid, Some(&sts(3)), None, None, false);
+        assert_eq!(held.replicas, 3);
+
+        let under_way = cluster(5, Some(1), SCALING);
+        assert_eq!(current_replicas(&under_way, &valid, Some(&sts(5))), Some(5));
+        assert!(needs_committed(
+            &valid,
+            Some(&sts(5)),
+            under_way.status.as_ref()
+        ));
+        let waiting = cluster(5, Some(1), "ScalingWaitsForQuorum");
+        assert_eq!(current_replicas(&waiting, &valid, Some(&sts(4))), Some(4));
+
+        let settled = cluster(5, Some(1), "Reconciled");
+        assert!(!needs_committed(
+            &valid,
+            Some(&sts(5)),
+            settled.status.as_ref()
+        ));
+        assert_eq!(current_replicas(&settled, &valid, None), None);
+    }
+}
