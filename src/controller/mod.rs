@@ -3,6 +3,7 @@ mod apply;
 mod context;
 mod error;
 mod events;
+mod member_pod;
 pub mod notifications;
 mod quorum;
 mod reconcile;

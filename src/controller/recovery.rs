@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, DeleteParams, Preconditions};
+use kube::api::{Api, DeleteParams};
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
+use super::member_pod::{delete_incarnation, gone_is_fine};
 use super::quorum::pod_views;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::pod_ordinal;
@@ -229,13 +230,6 @@ pub async fn act(
 }
 
 async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<()> {
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: Some(delete.uid.clone()),
-            resource_version: None,
-        }),
-        ..DeleteParams::default()
-    };
     if let Some(claim) = &delete.claim {
         // The claim first: it stays (protected) until the pod is gone, then the
         // StatefulSet creates the pod and a fresh claim together.
@@ -248,23 +242,13 @@ async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<(
             }
         })?;
     }
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
     tracing::info!(cluster = %valid.name, pod = %delete.pod, "restarting member");
-    // Grace period from the pod: ZooKeeper gets its SIGTERM and time to close sessions.
-    gone_is_fine(pods.delete(&delete.pod, &params).await).map_err(|source| Error::Restart {
-        what: format!("pod {}", delete.pod),
-        source,
-    })
-}
-
-/// A delete that finds the object gone, or replaced (uid precondition failed, 409), has
-/// nothing left to do.
-fn gone_is_fine<T>(result: kube::Result<T>) -> kube::Result<()> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-        Err(e) => Err(e),
-    }
+    delete_incarnation(&ctx.client, &valid.namespace, &delete.pod, &delete.uid)
+        .await
+        .map_err(|source| Error::Restart {
+            what: format!("pod {}", delete.pod),
+            source,
+        })
 }
 
 async fn tell(ctx: &Context, cluster: &ZookeeperCluster, valid: &ValidCluster, d: &Decision) {

@@ -7,12 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, Preconditions};
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
+use super::member_pod::delete_incarnation;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::{myid, pod_ordinal};
 use crate::build::statefulset::{CONFIG_HASH_ANNOTATION, CONTAINER};
@@ -298,22 +298,10 @@ pub async fn act(
 }
 
 async fn delete(ctx: &Context, valid: &ValidCluster, pod: &str, uid: &str) -> Result<()> {
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: Some(uid.to_string()),
-            resource_version: None,
-        }),
-        // Grace period from the pod: ZooKeeper gets its SIGTERM and time to close sessions.
-        ..DeleteParams::default()
-    };
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-    match pods.delete(pod, &params).await {
-        Ok(_) => Ok(()),
-        // Gone, or already replaced (uid precondition failed): nothing left to do.
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-        Err(source) => Err(Error::Roll {
+    delete_incarnation(&ctx.client, &valid.namespace, pod, uid)
+        .await
+        .map_err(|source| Error::Roll {
             what: format!("pod {pod}"),
             source,
-        }),
-    }
+        })
 }
