@@ -108,6 +108,18 @@ fn healthy(n: u64) -> EnsembleAssessment {
     ensemble(members, Vec::new())
 }
 
+/// Leader 1 and follower 2 serving (zxid 5), member 3 down: the quorum holds by one.
+fn third_down() -> EnsembleAssessment {
+    ensemble(
+        vec![
+            member(1, Role::Leader, Some(5)),
+            member(2, Role::Follower, Some(5)),
+            member(3, Role::Down, None),
+        ],
+        vec![],
+    )
+}
+
 /// Observes at T0 then decides at T0 + `later`.
 fn run(
     policy: &RecoveryPolicy,
@@ -164,14 +176,7 @@ fn crash_loop_is_restarted_at_once() {
 
 #[test]
 fn terminated_and_failed_pods_are_restarted() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     for (p3, reason) in [
         (
             pod(
@@ -247,14 +252,7 @@ fn not_ready_counts_after_its_own_threshold() {
 #[test]
 fn serving_voter_is_never_restarted_below_majority() {
     // 3 voters, 2 serving (majority 2): the not-Ready serving follower must stay.
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(2, running(2, false));
     // Member 3's pod is Pending (unfixable), so only member 2 is a candidate.
@@ -407,14 +405,7 @@ fn stuck_election_restarts_highest_zxid_last_and_says_so() {
 
 #[test]
 fn backoff_doubles_then_the_cap_exhausts() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, waiting(3, "CrashLoopBackOff"));
     let policy = p();
@@ -450,14 +441,7 @@ fn backoff_doubles_then_the_cap_exhausts() {
 
 #[test]
 fn backoff_waits_with_a_backoff_event() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, waiting(3, "CrashLoopBackOff"));
     // Short restart timeout, long backoff: the backoff is what holds.
@@ -538,14 +522,7 @@ fn pending_is_only_reported_after_the_threshold() {
 
 #[test]
 fn disabled_and_paused_only_report() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, waiting(3, "CrashLoopBackOff"));
     let off = RecoveryPolicy {
@@ -659,14 +636,7 @@ fn a_landed_restart_holds_nothing_when_the_member_fails_again() {
 
 #[test]
 fn history_survives_a_round_trip_and_an_operator_restart() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, waiting(3, "CrashLoopBackOff"));
     let h = observe(&RecoveryHistory::default(), &a, &pods, now(0));
@@ -770,14 +740,7 @@ fn corrupt_data_is_recognised_from_zookeeper_messages() {
 
 #[test]
 fn data_reset_only_when_asked_and_the_others_hold_quorum() {
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, waiting(3, "CrashLoopBackOff"));
     let corrupt = [3].into_iter().collect();
@@ -906,14 +869,7 @@ fn a_stale_copy_never_forgets_a_restart() {
 #[test]
 fn unreachable_only_from_the_operator_is_not_restarted_until_the_pod_agrees() {
     // Member 3 does not answer the operator, but its own readiness probe still passes.
-    let a = ensemble(
-        vec![
-            member(1, Role::Leader, Some(5)),
-            member(2, Role::Follower, Some(5)),
-            member(3, Role::Down, None),
-        ],
-        vec![],
-    );
+    let a = third_down();
     let mut pods = pods_for(&a);
     pods.insert(3, running(3, true));
     let (_, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 600);
