@@ -4,7 +4,6 @@
 //! the operator was down still gets its resolved notice.
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -16,7 +15,7 @@ use zk_testkit::controlplane::ControlPlane;
 use zookeeper_operator::alerts::AlertBook;
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::controller::notifications::{
-    BOOK_KEY, DefaultReceivers, FaultInput, Notifier, book_config_map_name,
+    BOOK_KEY, DefaultReceivers, Notifier, book_config_map_name,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
 
@@ -120,14 +119,8 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
     }))
     .expect("cluster");
     let cluster = apply_cluster(&client, NS, &cluster).await;
-    let none = BTreeSet::new();
     let down = assessment(true);
-    let faults = FaultInput {
-        assessment: Some(&down),
-        decisions: &[],
-        restarting: &none,
-        forming: false,
-    };
+    let faults = notifications::faults_of(&down);
 
     // 1. The fault: queued, persisted, the delivery fails and is postponed.
     let first = notifier(&cp);
@@ -207,12 +200,7 @@ async fn restart_between_fault_and_delivery_delivers_exactly_once() {
     let report = fourth
         .observe(
             &cluster,
-            &FaultInput {
-                assessment: Some(&healthy),
-                decisions: &[],
-                restarting: &none,
-                forming: false,
-            },
+            &notifications::faults_of(&healthy),
             SystemTime::now(),
         )
         .await

@@ -16,7 +16,7 @@ use support::notifications;
 use zookeeper_operator::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
 use zookeeper_operator::api::{Severity, ZookeeperCluster};
 use zookeeper_operator::controller::notifications::{
-    BookStore, DefaultReceivers, FaultInput, MemoryBooks, Notifier, Secrets,
+    BookStore, DefaultReceivers, MemoryBooks, Notifier, Secrets,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
 use zookeeper_operator::notify::StaticSecrets;
@@ -171,18 +171,9 @@ async fn slack_backlog_beyond_its_rate_goes_out_as_one_digest() {
 
     let n = notifier(&books, secrets);
     let all_down = assessment(&[1, 2, 3, 4, 5]);
-    n.observe(
-        &zk,
-        &FaultInput {
-            assessment: Some(&all_down),
-            decisions: &[],
-            restarting: &none,
-            forming: false,
-        },
-        SystemTime::now(),
-    )
-    .await
-    .expect("observe");
+    n.observe(&zk, &notifications::faults_of(&all_down), SystemTime::now())
+        .await
+        .expect("observe");
     wait_until("the digest", || !seen.lock().expect("lock").is_empty()).await;
     wait_until("the outbox to empty", || {
         books.lock().expect("lock")[&("prod".to_string(), "zk".to_string())]
@@ -221,14 +212,8 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
     ]));
     let books: MemoryBooks = Arc::default();
     let n = notifier(&books, secrets);
-    let none = BTreeSet::new();
     let down = assessment(&[2]);
-    let faults = FaultInput {
-        assessment: Some(&down),
-        decisions: &[],
-        restarting: &none,
-        forming: false,
-    };
+    let faults = notifications::faults_of(&down);
     let report = n
         .observe(&zk, &faults, SystemTime::now())
         .await
@@ -305,16 +290,10 @@ async fn a_flapping_member_reaches_the_webhook_as_one_flapping_notice() {
     .expect("cluster");
     let books: MemoryBooks = Arc::default();
     let n = notifier(&books, secrets);
-    let none = BTreeSet::new();
     let (down, up) = (assessment(&[3]), assessment(&[]));
     let start = SystemTime::now();
     let pass = async |at: u64, a: &EnsembleAssessment| {
-        let faults = FaultInput {
-            assessment: Some(a),
-            decisions: &[],
-            restarting: &none,
-            forming: false,
-        };
+        let faults = notifications::faults_of(a);
         n.observe(&zk, &faults, start + Duration::from_secs(at))
             .await
             .expect("observe");

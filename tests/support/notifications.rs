@@ -10,6 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
+use zookeeper_operator::controller::notifications::FaultInput;
+use zookeeper_operator::health::{EnsembleAssessment, MemberId};
 use zookeeper_operator::notify::{Deliverer, RetryPolicy};
 
 type Seen = Arc<Mutex<Vec<(Instant, Value)>>>;
@@ -153,4 +155,17 @@ pub fn is_notice(body: &Value, status: &str, alertname: &str, member: &str) -> b
     notices_about(std::slice::from_ref(body), alertname, member)
         .iter()
         .any(|(s, _)| s == status)
+}
+
+static NOBODY_RESTARTING: std::collections::BTreeSet<MemberId> = std::collections::BTreeSet::new();
+
+/// The faults of one pass over a formed cluster: `assessment`'s, no recovery decision,
+/// nobody restarted by the operator.
+pub fn faults_of(assessment: &EnsembleAssessment) -> FaultInput<'_> {
+    FaultInput {
+        assessment: Some(assessment),
+        decisions: &[],
+        restarting: &NOBODY_RESTARTING,
+        forming: false,
+    }
 }
