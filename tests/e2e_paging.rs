@@ -3,17 +3,46 @@
 //! Event and exactly one firing Alertmanager-v4 webhook notification, and the member's
 //! return exactly one resolved notice with the same fingerprint. The time from the kill
 //! to the delivery is printed here and, over many trials, by `examples/paging_bench.rs`.
+//!
+//! A second receiver names a Secret that does not exist yet: the cluster's
+//! `NotificationsReady` condition and a Warning Event say so from the start, the first
+//! receiver pages regardless, and creating the Secret clears the condition and delivers
+//! what was queued for it.
 mod support;
 
 use std::time::{Duration, Instant};
 
-use kube::api::Api;
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ListParams};
+use serde_json::json;
 use support::notifications::{Recorder, is_notice, notices_about, paging_cluster, webhook_secret};
 use support::*;
-use zookeeper_operator::api::ZookeeperCluster;
+use zookeeper_operator::api::{Condition, NOTIFICATIONS_READY, ZookeeperCluster};
 
 const NS: &str = "paging";
 const WAIT: Duration = Duration::from_secs(90);
+
+fn notifications_ready(c: &ZookeeperCluster) -> Option<Condition> {
+    c.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == NOTIFICATIONS_READY)
+        .cloned()
+}
+
+/// Messages of the Events with `reason`.
+async fn event_messages(client: &kube::Client, reason: &str) -> Vec<String> {
+    let api: Api<Event> = Api::namespaced(client.clone(), NS);
+    api.list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter_map(|e| e.message)
+        .collect()
+}
 
 #[tokio::test]
 async fn a_killed_member_pages_once_and_resolves_once() {
@@ -22,9 +51,41 @@ async fn a_killed_member_pages_once_and_resolves_once() {
     let operator = Operator::start(&client);
     let (hook, url) = Recorder::start().await;
     webhook_secret(&client, NS, "hooks", &format!("{url}?token=s3cr3t")).await;
-    apply_cluster(&client, NS, &paging_cluster("zk")).await;
+    let mut cluster = paging_cluster("zk");
+    if let Some(n) = cluster.spec.notifications.as_mut() {
+        n.receivers.push(
+            serde_json::from_value(json!({"name": "pager", "sendResolved": true,
+                "webhook": {"urlSecret": {"name": "pager-hook", "key": "url"}}}))
+            .expect("receiver"),
+        );
+    }
+    apply_cluster(&client, NS, &cluster).await;
     let api: Api<ZookeeperCluster> = Api::namespaced(client.clone(), NS);
     let c = fully_serving(&api, "zk", 3).await;
+
+    // The missing Secret is reported before any fault needs it: condition and Event.
+    let missing = wait_for("NotificationsReady=False", WAIT, || async {
+        let c = api.get("zk").await.ok()?;
+        notifications_ready(&c).filter(|c| c.status == "False")
+    })
+    .await;
+    assert_eq!(missing.reason, "NotificationSecretInvalid");
+    assert!(
+        missing.message.contains("receiver pager")
+            && missing
+                .message
+                .contains("Secret paging/pager-hook not found")
+            && !missing.message.contains("receiver ops"),
+        "{}",
+        missing.message
+    );
+    let told = event_messages(&client, "NotificationSecretInvalid").await;
+    assert_eq!(told, ["receiver pager: Secret paging/pager-hook not found"]);
+    assert_eq!(
+        event_count(&client, NS, "NotificationSecretInvalid", None).await,
+        1,
+        "one Event naming the receiver and the Secret"
+    );
     let victim = members_with_role(&c, "follower")
         .into_iter()
         .next()
@@ -88,6 +149,37 @@ async fn a_killed_member_pages_once_and_resolves_once() {
     let statuses: Vec<&str> = notices.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(statuses, ["firing", "resolved"], "{notices:?}");
     assert_eq!(notices[0].1, notices[1].1, "same fingerprint");
+    assert_eq!(
+        event_count(&client, NS, "NotificationSecretInvalid", None).await,
+        1,
+        "the same problem is not told again at every reconcile or delivery attempt"
+    );
+
+    // Creating the Secret clears the condition, and what waited for it is delivered.
+    let (pager, pager_url) = Recorder::start().await;
+    let fixed = Instant::now();
+    webhook_secret(&client, NS, "pager-hook", &pager_url).await;
+    let ready = wait_for("NotificationsReady=True", WAIT, || async {
+        let c = api.get("zk").await.ok()?;
+        notifications_ready(&c).filter(|c| c.status == "True")
+    })
+    .await;
+    assert_eq!(ready.message, "2 receivers ready");
+    println!(
+        "Secret created -> condition cleared: {:.1}s",
+        fixed.elapsed().as_secs_f64()
+    );
+    pager
+        .wait_for("the queued resolved notice", fixed, WAIT, |b| {
+            is_notice(b, "resolved", "MemberDown", &victim)
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let queued = notices_about(&pager.bodies(), "MemberDown", &victim);
+    let mut statuses: Vec<&str> = queued.iter().map(|(s, _)| s.as_str()).collect();
+    let before = statuses.len();
+    statuses.dedup();
+    assert_eq!(before, statuses.len(), "nothing sent twice: {queued:?}");
 
     operator.stop().await;
     kubelet.stop().await;

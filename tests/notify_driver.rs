@@ -19,7 +19,7 @@ use zookeeper_operator::controller::notifications::{
     BookStore, DefaultReceivers, MemoryBooks, Notifier, Secrets,
 };
 use zookeeper_operator::health::{EnsembleAssessment, Fault, MemberAssessment, Role};
-use zookeeper_operator::notify::StaticSecrets;
+use zookeeper_operator::notify::{NotifyError, StaticSecrets};
 
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -214,11 +214,26 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
     let n = notifier(&books, secrets);
     let down = assessment(&[2]);
     let faults = notifications::faults_of(&down);
-    let report = n
+    let first = n
         .observe(&zk, &faults, SystemTime::now())
         .await
         .expect("observe");
-    assert_eq!((report.status.firing, report.status.undelivered), (1, 3));
+    assert_eq!((first.status.firing, first.status.undelivered), (1, 3));
+    // The missing Secret is found by the first look at the receivers, before any
+    // delivery needs it.
+    assert_eq!(first.receivers, 3);
+    let named = |errors: &[NotifyError]| {
+        let mut v: Vec<(String, &'static str)> = errors
+            .iter()
+            .map(|f| (f.receiver().to_string(), f.reason()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        named(&first.problems),
+        vec![("nosecret".to_string(), "NotificationSecretInvalid")]
+    );
     wait_until("good and bad to be tried", || {
         seen.lock().expect("lock").len() == 2
     })
@@ -244,27 +259,33 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
         .observe(&zk, &faults, SystemTime::now())
         .await
         .expect("observe");
-    let mut reasons: Vec<(String, &str)> = report
+    let failures: Vec<NotifyError> = first
         .failures
         .iter()
-        .map(|f| (f.receiver().to_string(), f.reason()))
+        .chain(&report.failures)
+        .cloned()
         .collect();
-    reasons.sort();
-    assert_eq!(
-        reasons,
-        vec![
-            ("bad".to_string(), "NotificationFailed"),
-            ("nosecret".to_string(), "NotificationSecretInvalid")
-        ]
-    );
+    let expected = vec![
+        ("bad".to_string(), "NotificationFailed"),
+        ("nosecret".to_string(), "NotificationSecretInvalid"),
+    ];
+    assert_eq!(named(&failures), expected, "each problem told once");
+    assert!(failures.iter().all(|f| !f.to_string().contains("s3cr3t")));
+    // The refusal stays a problem until a delivery to `bad` succeeds.
+    assert_eq!(named(&report.problems), expected);
     assert!(
         report
-            .failures
+            .problems
             .iter()
-            .all(|f| !f.to_string().contains("s3cr3t"))
+            .all(|f| !f.to_string().contains("s3cr3t")),
+        "problems never carry the URL"
     );
     // The one without its Secret keeps its message for when the Secret appears.
     assert_eq!(report.status.undelivered, 1);
+    assert!(
+        report.next_evaluation.is_some(),
+        "a problem brings the notifier back to look again"
+    );
     assert!(
         n.observe(&zk, &faults, SystemTime::now())
             .await

@@ -15,7 +15,8 @@ pub struct ZookeeperClusterStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Available`, `Progressing` and `Degraded`.
+    /// `Available`, `Progressing` and `Degraded`; `NotificationsReady` when the cluster
+    /// has notification receivers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Members the StatefulSet runs.
@@ -104,3 +105,5 @@ pub struct Condition {
 pub const AVAILABLE: &str = "Available";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
+/// Present while the cluster has receivers: False when one cannot be notified.
+pub const NOTIFICATIONS_READY: &str = "NotificationsReady";

@@ -254,6 +254,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .chain(scale::requeue(&scale_plan))
         .min();
     if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
+        status::notifications::apply(
+            &mut next,
+            cluster.status.as_ref(),
+            report.receivers,
+            &report.problems,
+            &now(),
+        );
         let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
         let until_evaluation = report

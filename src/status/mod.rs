@@ -7,9 +7,12 @@
 //!   operator's leader-last rolling restart is under way (or stalled).
 //! - `Degraded`: a member is down, lagging or overloaded, or the quorum is lost; once
 //!   degraded, losing the quorum keeps it so (things got worse, not better).
+//! - `NotificationsReady`: set by the reconcile from the notifier ([`notifications`]);
+//!   conditions this module does not compute keep their last value.
 pub mod conditions;
 pub mod members;
 pub mod notices;
+pub mod notifications;
 mod recovery;
 pub mod rollout;
 
@@ -22,7 +25,7 @@ use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
 use crate::build::labels::{CLIENT_PORT, member_host, pod_name};
 use crate::health::{EnsembleAssessment, Fault};
 use crate::validate::{ValidCluster, ValidationError};
-use conditions::{Verdict, conditions, find};
+use conditions::{Verdict, conditions, find, keep_others};
 
 /// Reasons used in conditions (and as Event reasons where a condition flips).
 pub mod reason {
@@ -184,7 +187,7 @@ pub fn compute(
 
     ZookeeperClusterStatus {
         observed_generation: cluster.generation,
-        conditions: conditions(prior, verdicts, cluster.generation, now),
+        conditions: keep_others(conditions(prior, verdicts, cluster.generation, now), prior),
         replicas: running,
         ready_replicas: ready,
         connection_string: Some(connection_string(cluster)),
@@ -335,7 +338,7 @@ pub fn invalid(
     ];
     ZookeeperClusterStatus {
         observed_generation: generation,
-        conditions: conditions(&prior, verdicts, generation, now),
+        conditions: keep_others(conditions(&prior, verdicts, generation, now), &prior),
         ..base
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{DEFAULT_PREFIX, DefaultReceivers, IDLE_WAKE, Shared, Slot};
+use super::{DefaultReceivers, IDLE_WAKE, Shared, Slot, configured};
 use crate::alerts::{AlertBook, Notification};
 use crate::api::{ReceiverSpec, ZookeeperCluster};
 use crate::notify::ratelimit::{Bucket, RateLimit, plan};
@@ -69,15 +69,12 @@ async fn deliver_due(
             finish(inner, slot, &cluster, &ids(&notifications), None).await;
             continue;
         };
-        let resolved = match resolve(spec, &receiver, &secret_ns, &inner.secrets).await {
+        let resolved = match resolve(&spec, &receiver, &secret_ns, &inner.secrets).await {
             Ok(r) => r,
             Err(error) => {
                 // Keep them: fixing the Secret delivers what is queued.
-                let first = notifications.iter().all(|n| n.attempts == 0);
                 postpone(inner, slot, &cluster, &ids(&notifications), 60).await;
-                if first {
-                    record(slot, error);
-                }
+                note(slot, &receiver, error);
                 continue;
             }
         };
@@ -99,7 +96,12 @@ async fn deliver_due(
                 n.merged_ids.clone()
             };
             match inner.deliverer.deliver(&resolved, &n).await {
-                Ok(()) => finish(inner, slot, &cluster, &covered, None).await,
+                Ok(()) => {
+                    if let Ok(mut h) = slot.receivers.lock() {
+                        h.delivered(&receiver);
+                    }
+                    finish(inner, slot, &cluster, &covered, None).await
+                }
                 Err(error) if error.is_transient() => {
                     let after = error
                         .retry_after()
@@ -109,11 +111,33 @@ async fn deliver_due(
                         record(slot, error);
                     }
                 }
-                Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
+                Err(error) => {
+                    // Every refused message is worth its Event; the condition keeps the
+                    // last refusal until a delivery succeeds.
+                    if let Ok(mut h) = slot.receivers.lock() {
+                        h.note(&receiver, error.clone());
+                    }
+                    finish(inner, slot, &cluster, &covered, Some(error)).await
+                }
             }
         }
     }
     wait
+}
+
+/// Records a receiver problem met while delivering; an Event only when it is news.
+fn note(slot: &Slot, receiver: &str, error: NotifyError) {
+    let news = match slot.receivers.lock() {
+        Ok(mut h) => h.note(receiver, error),
+        Err(_) => None,
+    };
+    record_all(slot, news);
+}
+
+pub(super) fn record_all(slot: &Slot, errors: impl IntoIterator<Item = NotifyError>) {
+    for error in errors {
+        record(slot, error);
+    }
 }
 
 fn record(slot: &Slot, error: NotifyError) {
@@ -172,26 +196,16 @@ async fn update(
     }
 }
 
-/// The receiver spec and the namespace of its Secrets, by book name.
-fn receiver_spec<'a>(
-    cluster: &'a ZookeeperCluster,
-    defaults: &'a DefaultReceivers,
+/// The receiver spec and the namespace of its Secrets, by book name. A cluster without
+/// `spec.notifications` still notifies the defaults.
+fn receiver_spec(
+    cluster: &ZookeeperCluster,
+    defaults: &DefaultReceivers,
     name: &str,
-) -> Option<(&'a ReceiverSpec, String)> {
-    let spec = cluster.spec.notifications.as_ref();
-    if let Some(default) = name.strip_prefix(DEFAULT_PREFIX) {
-        if !spec.is_none_or(|s| s.use_default_receivers) {
-            return None;
-        }
-        return defaults
-            .receivers
-            .iter()
-            .find(|r| r.name == default)
-            .map(|r| (r, defaults.namespace.clone()));
-    }
-    spec?
-        .receivers
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| (r, cluster.namespace().unwrap_or_default()))
+) -> Option<(ReceiverSpec, String)> {
+    let spec = cluster.spec.notifications.clone().unwrap_or_default();
+    configured(&spec, &cluster.namespace().unwrap_or_default(), defaults)
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| (c.spec.clone(), c.secret_namespace))
 }

@@ -27,7 +27,8 @@
 //!             events::publish(ctx, cluster, &Notice { warning: true,
 //!                 reason: failure.reason().into(), message: failure.to_string() }).await;
 //!         }
-//!         // report.status: AlertsStatus for the cluster's status, if it carries one.
+//!         // report.status: AlertsStatus for the cluster's status, if it carries one;
+//!         // report.receivers / report.problems: the NotificationsReady condition.
 //!     }
 //!     Err(error) => tracing::warn!(%error, "notifications"), // never fails the reconcile
 //! }
@@ -41,13 +42,14 @@
 //! `owns` watch would reconcile on every delivery. The operator needs `get` on Secrets
 //! (not `list`) for receivers' credentials, and get/create/patch on ConfigMaps.
 mod delivery;
+mod receivers;
 mod store;
 
 pub use store::{BookStore, KubeSecrets, MemoryBooks, Secrets};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use kube::{Client, ResourceExt};
 use tokio::sync::{Mutex, Notify};
@@ -55,8 +57,9 @@ use tokio::sync::{Mutex, Notify};
 use crate::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
 use crate::api::{AlertsStatus, NotificationsSpec, ReceiverSpec, ZookeeperCluster};
 use crate::health::{EnsembleAssessment, MemberId};
-use crate::notify::{Deliverer, NotifyError};
+use crate::notify::{Deliverer, NotifyError, resolve};
 use crate::recovery::{Decision, at};
+use receivers::ReceiverHealth;
 
 /// The ConfigMap key holding the book.
 pub const BOOK_KEY: &str = "book.json";
@@ -111,8 +114,13 @@ pub struct FaultInput<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct NotifierReport {
     pub status: AlertsStatus,
-    /// Delivery failures since the last call, each worth a Warning Event.
+    /// Delivery failures and newly found receiver problems since the last call, each
+    /// worth a Warning Event.
     pub failures: Vec<NotifyError>,
+    /// How many receivers this cluster notifies (its own and the defaults).
+    pub receivers: usize,
+    /// What is wrong with them now (missing Secrets, refusals): for a condition.
+    pub problems: Vec<NotifyError>,
     /// When to evaluate again although nothing changes (a pending alert's `for` ends).
     pub next_evaluation: Option<SystemTime>,
 }
@@ -145,6 +153,7 @@ struct Slot {
     state: Mutex<SlotState>,
     wake: Notify,
     failures: StdMutex<Vec<NotifyError>>,
+    receivers: StdMutex<ReceiverHealth>,
 }
 
 struct SlotState {
@@ -226,7 +235,8 @@ impl Notifier {
             None => self.inner.shared.store.load(&namespace, &name).await?,
         };
         let spec = cluster.spec.notifications.clone().unwrap_or_default();
-        let routes = routes(&spec, &self.inner.shared.defaults);
+        let configured = configured(&spec, &namespace, &self.inner.shared.defaults);
+        let routes = routes(&configured);
         let sources = faults.assessment.map(|a| {
             a.faults
                 .iter()
@@ -261,6 +271,7 @@ impl Notifier {
             self.inner.shared.store.save(cluster, &next).await?;
         }
         drop(state);
+        self.check_receivers(&slot, &configured).await;
         // Also when nothing new was queued: a book just loaded after a restart may hold
         // notifications the task does not know about yet.
         if !queued.is_empty() || !next.outbox.is_empty() {
@@ -271,11 +282,60 @@ impl Notifier {
             .lock()
             .map(|mut f| std::mem::take(&mut *f))
             .unwrap_or_default();
+        let (problems, recheck) = slot
+            .receivers
+            .lock()
+            .map(|h| (h.problems(), h.recheck_in(Instant::now())))
+            .unwrap_or_default();
+        let next_evaluation = alerts::next_evaluation(&next, evaluation.timing)
+            .map(at)
+            .into_iter()
+            .chain(recheck.map(|d| now + d))
+            .min();
         Ok(NotifierReport {
             status: alerts::summary(&next),
             failures,
-            next_evaluation: alerts::next_evaluation(&next, evaluation.timing).map(at),
+            receivers: configured.len(),
+            problems,
+            next_evaluation,
         })
+    }
+
+    /// Reads every receiver's Secrets when due (a spec change, or [`receivers::RECHECK`]
+    /// since the last look), so a missing one is reported before a fault needs it and a
+    /// fixed one is seen fixed. New problems go to the Events of the next report.
+    async fn check_receivers(&self, slot: &Slot, configured: &[Configured<'_>]) {
+        let specs = serde_json::to_string(
+            &configured
+                .iter()
+                .map(|c| (&c.name, c.spec, &c.secret_namespace))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        let due = slot
+            .receivers
+            .lock()
+            .is_ok_and(|h| h.due(&specs, Instant::now()));
+        if !due {
+            return;
+        }
+        let mut outcomes = Vec::with_capacity(configured.len());
+        for c in configured {
+            let outcome = resolve(
+                c.spec,
+                &c.name,
+                &c.secret_namespace,
+                &self.inner.shared.secrets,
+            )
+            .await
+            .map(|_| ());
+            outcomes.push((c.name.clone(), outcome));
+        }
+        let news = match slot.receivers.lock() {
+            Ok(mut h) => h.checked(specs, outcomes, Instant::now()),
+            Err(_) => Vec::new(),
+        };
+        delivery::record_all(slot, news);
     }
 
     /// Stops the cluster's delivery task and forgets its cached book (cluster deleted).
@@ -320,6 +380,7 @@ impl Notifier {
             }),
             wake: Notify::new(),
             failures: StdMutex::default(),
+            receivers: StdMutex::default(),
         });
         let task = tokio::spawn(delivery::deliver_loop(
             self.inner.shared.clone(),
@@ -340,19 +401,44 @@ impl Drop for Inner {
     }
 }
 
-/// The cluster's receivers, then the defaults (prefixed) unless it opted out.
-fn routes(spec: &NotificationsSpec, defaults: &DefaultReceivers) -> Vec<Route> {
-    let own = spec.receivers.iter().map(|r| (r.name.clone(), r));
+/// A receiver a cluster notifies: its name in the book, its spec, where its Secrets are.
+struct Configured<'a> {
+    name: String,
+    spec: &'a ReceiverSpec,
+    secret_namespace: String,
+}
+
+/// The cluster's receivers (Secrets in `namespace`), then the defaults (prefixed, their
+/// Secrets in the operator's namespace) unless it opted out.
+fn configured<'a>(
+    spec: &'a NotificationsSpec,
+    namespace: &str,
+    defaults: &'a DefaultReceivers,
+) -> Vec<Configured<'a>> {
+    let own = spec.receivers.iter().map(|r| Configured {
+        name: r.name.clone(),
+        spec: r,
+        secret_namespace: namespace.to_string(),
+    });
     let default = defaults
         .receivers
         .iter()
         .filter(|_| spec.use_default_receivers)
-        .map(|r| (format!("{DEFAULT_PREFIX}{}", r.name), r));
-    own.chain(default)
-        .map(|(name, r)| Route {
-            receiver: name,
-            min_severity: r.min_severity,
-            send_resolved: r.send_resolved,
+        .map(|r| Configured {
+            name: format!("{DEFAULT_PREFIX}{}", r.name),
+            spec: r,
+            secret_namespace: defaults.namespace.clone(),
+        });
+    own.chain(default).collect()
+}
+
+fn routes(configured: &[Configured<'_>]) -> Vec<Route> {
+    configured
+        .iter()
+        .map(|c| Route {
+            receiver: c.name.clone(),
+            min_severity: c.spec.min_severity,
+            send_resolved: c.spec.send_resolved,
         })
         .collect()
 }
@@ -404,7 +490,7 @@ mod tests {
         .expect("valid");
         let mut spec = NotificationsSpec::default();
         let names = |s: &NotificationsSpec| {
-            routes(s, &defaults)
+            routes(&configured(s, "prod", &defaults))
                 .into_iter()
                 .map(|r| r.receiver)
                 .collect::<Vec<_>>()
