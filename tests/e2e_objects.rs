@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -18,17 +17,6 @@ use zk_testkit::controlplane::ControlPlane;
 use zookeeper_operator::api::ZookeeperCluster;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-async fn events(client: &Client, ns: &str, reason: &str) -> Vec<Event> {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    api.list(&ListParams::default())
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .collect()
-}
 
 async fn resource_versions(client: &Client, ns: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -300,11 +288,8 @@ async fn cluster_objects_on_a_real_control_plane() {
         (condition(&c, "Available") == Some(("False".into(), "InvalidSpec".into()))).then_some(c)
     })
     .await;
-    let message = invalid
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Available"))
-        .map(|c| c.message.clone())
+    let message = find_condition(&invalid, "Available")
+        .map(|c| c.message)
         .unwrap_or_default();
     assert!(message.contains("spec.config.extra.dataDir"), "{message}");
     let warnings = wait_for("an InvalidSpec Event", WAIT, || async {
@@ -349,12 +334,7 @@ async fn cluster_objects_on_a_real_control_plane() {
         .expect("patch");
     wait_for("InvalidSpec naming storageClassName", WAIT, || async {
         let c = zk_api.get("zk").await.ok()?;
-        let available = c
-            .status?
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Available")?;
-        available
+        find_condition(&c, "Available")?
             .message
             .contains("spec.storage.storageClassName")
             .then_some(())

@@ -12,35 +12,21 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Event;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use serde_json::json;
 use support::notifications::{Recorder, is_notice, notices_about, paging_cluster, webhook_secret};
 use support::*;
-use zookeeper_operator::api::{Condition, NOTIFICATIONS_READY, ZookeeperCluster};
+use zookeeper_operator::api::{NOTIFICATIONS_READY, ZookeeperCluster};
 
 const NS: &str = "paging";
 const WAIT: Duration = Duration::from_secs(90);
 
-fn notifications_ready(c: &ZookeeperCluster) -> Option<Condition> {
-    c.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == NOTIFICATIONS_READY)
-        .cloned()
-}
-
-/// Messages of the Events with `reason`.
-async fn event_messages(client: &kube::Client, reason: &str) -> Vec<String> {
-    let api: Api<Event> = Api::namespaced(client.clone(), NS);
-    api.list(&ListParams::default())
+/// Notes of the Events with `reason`.
+async fn event_notes(client: &kube::Client, reason: &str) -> Vec<String> {
+    events(client, NS, reason)
         .await
-        .map(|l| l.items)
-        .unwrap_or_default()
         .into_iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .filter_map(|e| e.message)
+        .filter_map(|e| e.note)
         .collect()
 }
 
@@ -66,7 +52,7 @@ async fn a_killed_member_pages_once_and_resolves_once() {
     // The missing Secret is reported before any fault needs it: condition and Event.
     let missing = wait_for("NotificationsReady=False", WAIT, || async {
         let c = api.get("zk").await.ok()?;
-        notifications_ready(&c).filter(|c| c.status == "False")
+        find_condition(&c, NOTIFICATIONS_READY).filter(|c| c.status == "False")
     })
     .await;
     assert_eq!(missing.reason, "NotificationSecretInvalid");
@@ -79,7 +65,7 @@ async fn a_killed_member_pages_once_and_resolves_once() {
         "{}",
         missing.message
     );
-    let told = event_messages(&client, "NotificationSecretInvalid").await;
+    let told = event_notes(&client, "NotificationSecretInvalid").await;
     assert_eq!(told, ["receiver pager: Secret paging/pager-hook not found"]);
     assert_eq!(
         event_count(&client, NS, "NotificationSecretInvalid", None).await,
@@ -161,7 +147,7 @@ async fn a_killed_member_pages_once_and_resolves_once() {
     webhook_secret(&client, NS, "pager-hook", &pager_url).await;
     let ready = wait_for("NotificationsReady=True", WAIT, || async {
         let c = api.get("zk").await.ok()?;
-        notifications_ready(&c).filter(|c| c.status == "True")
+        find_condition(&c, NOTIFICATIONS_READY).filter(|c| c.status == "True")
     })
     .await;
     assert_eq!(ready.message, "2 receivers ready");

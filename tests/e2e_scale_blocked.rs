@@ -25,16 +25,6 @@ spec:
   recovery: {enabled: false}
 ";
 
-fn progressing(c: &ZookeeperCluster) -> Option<(String, String, String)> {
-    let p = c
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Progressing")?;
-    Some((p.status.clone(), p.reason.clone(), p.message.clone()))
-}
-
 async fn statefulset_replicas(sts: &Api<StatefulSet>) -> Option<i32> {
     sts.get("zk").await.ok()?.spec?.replicas
 }
@@ -81,11 +71,13 @@ async fn scaling_waits_for_every_voter_to_serve_then_resumes() {
     )
     .await
     .expect("ask for 5");
-    let (_, reason, message) = wait_for("Progressing to say why it waits", WAIT, || async {
+    let blocked = wait_for("Progressing to say why it waits", WAIT, || async {
         let c = zk.get("zk").await.ok()?;
-        progressing(&c).filter(|(s, r, _)| s == "False" && r.starts_with("ScalingWaits"))
+        find_condition(&c, "Progressing")
+            .filter(|p| p.status == "False" && p.reason.starts_with("ScalingWaits"))
     })
     .await;
+    let (reason, message) = (blocked.reason, blocked.message);
     println!("blocked: {reason}: {message}");
     assert_eq!(reason, "ScalingWaitsForHealthyMembers");
     assert!(

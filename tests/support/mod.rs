@@ -23,7 +23,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use zookeeper_operator::api::{ZookeeperCluster, strip_cel_validations};
+use zookeeper_operator::api::{Condition, ZookeeperCluster, strip_cel_validations};
 use zookeeper_operator::controller::{self, Settings};
 use zookeeper_operator::telemetry::Metrics;
 
@@ -175,15 +175,32 @@ where
     }
 }
 
-/// The condition's (status, reason) on the live cluster, if set.
-pub fn condition(cluster: &ZookeeperCluster, type_: &str) -> Option<(String, String)> {
+/// The condition of `type_` on the live cluster, if set.
+pub fn find_condition(cluster: &ZookeeperCluster, type_: &str) -> Option<Condition> {
     cluster
         .status
         .as_ref()?
         .conditions
         .iter()
         .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone()))
+        .cloned()
+}
+
+/// The condition's (status, reason) on the live cluster, if set.
+pub fn condition(cluster: &ZookeeperCluster, type_: &str) -> Option<(String, String)> {
+    find_condition(cluster, type_).map(|c| (c.status, c.reason))
+}
+
+/// The Events with `reason` in `ns`.
+pub async fn events(client: &Client, ns: &str, reason: &str) -> Vec<Event> {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    api.list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .collect()
 }
 
 pub fn install_crypto() {
@@ -193,13 +210,9 @@ pub fn install_crypto() {
 /// How many times an Event was recorded (the recorder folds repeats into a series),
 /// optionally only those about one member's pod.
 pub async fn event_count(client: &Client, ns: &str, reason: &str, pod: Option<&str>) -> i32 {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let Ok(list) = api.list(&ListParams::default()).await else {
-        return 0;
-    };
-    list.items
+    events(client, ns, reason)
+        .await
         .iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
         .filter(|e| {
             pod.is_none_or(|p| e.related.as_ref().and_then(|r| r.name.as_deref()) == Some(p))
         })
