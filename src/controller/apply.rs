@@ -6,14 +6,14 @@ use std::fmt::Debug;
 use std::sync::Mutex;
 
 use k8s_openapi::NamespaceResourceScope;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, Result};
-use crate::build::labels::{MANAGER, owned_selector};
+use crate::build::labels::MANAGER;
 
 /// What the operator last applied to an object, and the object's version right after.
 /// An object is re-applied when either side moved: the desired state, or the live object
@@ -71,12 +71,14 @@ fn hash<K: Serialize>(object: &K, what: &str) -> Result<String> {
     Ok(hex::encode(Sha256::digest(bytes)))
 }
 
-/// Brings one kind of a cluster's objects to the desired set; returns the live objects.
+/// Brings one kind of a cluster's objects to the desired set, given what `existing` of
+/// that kind carries the cluster's labels; returns the live objects.
 pub async fn sync_kind<K>(
     api: &Api<K>,
     cache: &AppliedCache,
     cluster: &str,
     cluster_uid: &str,
+    existing: Vec<K>,
     desired: Vec<K>,
 ) -> Result<Vec<K>>
 where
@@ -87,14 +89,6 @@ where
         + DeserializeOwned,
 {
     let kind = K::kind(&());
-    let existing = api
-        .list(&ListParams::default().labels(&owned_selector(cluster)))
-        .await
-        .map_err(|source| Error::Fetch {
-            what: format!("{kind} list"),
-            source,
-        })?
-        .items;
     let params = PatchParams::apply(MANAGER).force();
     let mut live = Vec::with_capacity(desired.len());
     for object in desired {
@@ -140,12 +134,17 @@ where
             .any(|o| o.uid == cluster_uid && o.controller == Some(true));
         if owned {
             let name = orphan.name_any();
-            api.delete(&name, &DeleteParams::background())
-                .await
-                .map_err(|source| Error::Delete {
-                    what: format!("{kind} {name}"),
-                    source,
-                })?;
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => {}
+                // Already gone: `existing` may come from a store that has not seen it go.
+                Err(kube::Error::Api(e)) if e.code == 404 => continue,
+                Err(source) => {
+                    return Err(Error::Delete {
+                        what: format!("{kind} {name}"),
+                        source,
+                    });
+                }
+            }
             tracing::info!(object = %format!("{kind} {name}"), "deleted orphan");
         }
     }

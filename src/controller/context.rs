@@ -6,6 +6,7 @@ use kube::Client;
 use kube::runtime::events::Recorder;
 
 use super::apply::AppliedCache;
+use super::caches::OwnedCaches;
 use super::notifications::Notifier;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
@@ -19,6 +20,7 @@ pub struct Context {
     pub metrics: Metrics,
     pub server: ServerCapabilities,
     pub applied: AppliedCache,
+    pub caches: OwnedCaches,
     pub quorum: QuorumWatchers,
     pub notifier: Notifier,
     /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
@@ -46,8 +48,10 @@ impl Context {
         server: ServerCapabilities,
         quorum: QuorumWatchers,
         notifier: Notifier,
+        caches: OwnedCaches,
     ) -> Self {
         Self {
+            caches,
             quorum,
             notifier,
             client,

@@ -1,5 +1,6 @@
 //! The only async glue: watches, the reconcile pipeline's I/O, Events and status.
 mod apply;
+mod caches;
 mod context;
 mod error;
 mod events;
@@ -125,6 +126,29 @@ pub async fn run(
         crate::notify::Deliverer::new(crate::notify::RetryPolicy::default(), String::new())?;
     let notifier =
         notifications::Notifier::new(client.clone(), deliverer, settings.default_receivers);
+    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+    // ConfigMaps, Services and PDBs trigger their owner's reconcile and fill the stores
+    // the apply step reads (one watch each, not a list per reconcile).
+    let (config_maps, config_map_events) = caches::reflect(
+        api::<ConfigMap>(&client, &scope),
+        owned.clone(),
+        caches::strip_data,
+    );
+    let (services, service_events) = caches::reflect(
+        api::<Service>(&client, &scope),
+        owned.clone(),
+        caches::keep_body,
+    );
+    let (pdbs, pdb_events) = if server.policy_v1 {
+        let (store, events) = caches::reflect(
+            api::<PodDisruptionBudget>(&client, &scope),
+            owned.clone(),
+            caches::keep_body,
+        );
+        (Some(store), Some(events))
+    } else {
+        (None, None)
+    };
     let ctx = Arc::new(Context::new(
         client.clone(),
         recorder,
@@ -132,8 +156,12 @@ pub async fn run(
         server,
         quorum,
         notifier,
+        caches::OwnedCaches {
+            config_maps,
+            services,
+            pdbs,
+        },
     ));
-    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 
     // The cluster watch is built here rather than by Controller::new so that readiness can
     // follow its first complete list (InitDone). Store::wait_until_ready must not be used
@@ -157,15 +185,15 @@ pub async fn run(
     .applied_objects();
     let mut controller = Controller::for_stream(clusters, reader)
         .owns(api::<StatefulSet>(&client, &scope), owned.clone())
-        .owns(api::<Service>(&client, &scope), owned.clone())
-        .owns(api::<ConfigMap>(&client, &scope), owned.clone())
+        .owns_stream(service_events)
+        .owns_stream(config_map_events)
         // Pods are not owned by the cluster (the StatefulSet owns them): map by label.
         .watches(api::<Pod>(&client, &scope), owned.clone(), |pod: Pod| {
             let cluster = pod.labels().get(INSTANCE_LABEL)?.clone();
             Some(ObjectRef::new(&cluster).within(&pod.namespace()?))
         });
-    if server.policy_v1 {
-        controller = controller.owns(api::<PodDisruptionBudget>(&client, &scope), owned);
+    if let Some(events) = pdb_events {
+        controller = controller.owns_stream(events);
     }
     // Health changes seen by the quorum watchers reconcile just that cluster.
     let health_changes = futures::stream::unfold(health_changes, |mut rx| async move {

@@ -16,6 +16,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::apply::sync_kind;
+use super::caches;
 use super::context::Context;
 use super::error::{Error, Result};
 use super::events;
@@ -186,7 +187,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         )
         .await;
     }
-    let statefulset = apply_all(ctx, &valid, desired).await?;
+    let statefulset = apply_all(ctx, &valid, existing.clone(), desired).await?;
     if valid.spec.storage.mode == crate::api::StorageMode::Persistent {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &namespace);
         retention::enforce(&claims, &valid, &pods).await?;
@@ -351,16 +352,19 @@ async fn notify(
 async fn apply_all(
     ctx: &Context,
     valid: &ValidCluster,
+    existing: Option<StatefulSet>,
     desired: DesiredObjects,
 ) -> Result<Option<StatefulSet>> {
     let client = &ctx.client;
     let ns = &valid.namespace;
     let (name, uid, cache) = (&valid.name, &valid.uid, &ctx.applied);
+    let caches = &ctx.caches;
     sync_kind(
         &Api::<ConfigMap>::namespaced(client.clone(), ns),
         cache,
         name,
         uid,
+        caches::owned(&caches.config_maps, ns, name),
         vec![desired.config_map],
     )
     .await?;
@@ -369,25 +373,28 @@ async fn apply_all(
         cache,
         name,
         uid,
+        caches::owned(&caches.services, ns, name),
         vec![desired.headless_service, desired.client_service],
     )
     .await?;
+    // The StatefulSet as read live at the start of this pass (named as the cluster).
     let sts = sync_kind(
         &Api::<StatefulSet>::namespaced(client.clone(), ns),
         cache,
         name,
         uid,
+        existing.into_iter().collect(),
         vec![desired.statefulset],
     )
     .await?;
-    if ctx.server.policy_v1 {
-        let pdbs: Vec<PodDisruptionBudget> = desired.pdb.into_iter().collect();
+    if let Some(pdbs) = &caches.pdbs {
         sync_kind(
             &Api::<PodDisruptionBudget>::namespaced(client.clone(), ns),
             cache,
             name,
             uid,
-            pdbs,
+            caches::owned(pdbs, ns, name),
+            desired.pdb.into_iter().collect(),
         )
         .await?;
     }
