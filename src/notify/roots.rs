@@ -70,6 +70,9 @@ mod tests {
         let roots = ExtraRoots::from_pem(&bundle).expect("valid bundle");
         assert_eq!(roots.certs().len(), 2);
         assert_eq!(format!("{roots:?}"), "ExtraRoots(2 certificates)");
+        // A bundle saved on Windows reads the same.
+        let crlf = ExtraRoots::from_pem(&bundle.replace('\n', "\r\n")).expect("CRLF bundle");
+        assert_eq!(crlf, roots);
     }
 
     #[test]
