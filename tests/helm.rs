@@ -710,6 +710,14 @@ notifications:
         basicAuth: {username: am, passwordSecret: {name: hook-auth, key: password}}
     - name: chat
       slack: {urlSecret: {name: slack, key: url}}
+    - name: mail
+      email:
+        smarthost: relay.internal:587
+        from: zookeeper@example.com
+        to: [oncall@example.com]
+        username: zookeeper
+        passwordSecret: {name: smtp, key: password}
+        caSecret: {name: smtp-ca, key: ca.crt}
 "#,
     )
     .expect("write values");
@@ -723,7 +731,7 @@ notifications:
         .expect("receivers.yaml");
     let parsed = DefaultReceivers::parse(NS, text).expect("the operator accepts the list");
     let names: Vec<&str> = parsed.receivers.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["oncall", "chat"]);
+    assert_eq!(names, ["oncall", "chat", "mail"]);
     assert_eq!(parsed.namespace, NS);
     let deployment = find(&docs, "Deployment", "zookeeper-operator");
     let pod = &deployment["spec"]["template"]["spec"];
@@ -750,7 +758,7 @@ notifications:
     assert_eq!(role["rules"][0]["verbs"], serde_json::json!(["get"]));
     assert_eq!(
         role["rules"][0]["resourceNames"],
-        serde_json::json!(["hook-auth", "hooks", "slack"])
+        serde_json::json!(["hook-auth", "hooks", "slack", "smtp-ca", "smtp"])
     );
     let binding = find(&docs, "RoleBinding", "zookeeper-operator-default-receivers");
     assert_eq!(binding["subjects"][0]["name"], "zookeeper-operator");

@@ -1,7 +1,7 @@
 //! Notification sinks against real receivers started here: an HTTP server that records
 //! every request (Alertmanager v4 webhook, Slack, DingTalk with its signature checked)
-//! and scripted failures (5xx, 429 + Retry-After, 400, DingTalk errcode), and a real SMTP
-//! server process (Debian's python3-aiosmtpd, from testkit/scripts/install-deps.sh).
+//! and scripted failures (5xx, 429 + Retry-After, 400, DingTalk errcode); email against a
+//! real SMTP server process in `email`.
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,12 +16,19 @@ use serde_json::Value;
 use zookeeper_operator::alerts::{
     AlertBook, AlertSource, Evaluation, Notification, Route, Timing, evaluate,
 };
-use zookeeper_operator::api::{ReceiverSpec, Severity, SmtpTls};
+use zookeeper_operator::api::{ReceiverSpec, Severity};
 use zookeeper_operator::health::{Fault, OverloadKind};
 use zookeeper_operator::notify::{
     Deliverer, NotifyError, ResolvedReceiver, RetryPolicy, SecretString, Sink, StaticSecrets,
     resolve,
 };
+
+#[path = "notify_sinks/email.rs"]
+mod email;
+#[path = "notify_sinks/smtp_server.rs"]
+mod smtp_server;
+#[path = "notify_sinks/test_ca.rs"]
+mod test_ca;
 
 #[derive(Debug, Clone)]
 struct Request {
@@ -506,175 +513,4 @@ async fn a_missing_secret_fails_only_its_receiver_and_debug_redacts() {
         .await
         .expect_err("no secret");
     assert!(e.to_string().contains("Secret prod/nope not found"), "{e}");
-}
-
-/// A real SMTP server: `python3 -m aiosmtpd` with the Mailbox handler writing a Maildir.
-struct SmtpServer {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempdir::Dir,
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn smtp_server() -> SmtpServer {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let dir = std::env::temp_dir().join(format!("zkop-smtp-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("maildir");
-    let child = std::process::Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(dir.join("mail"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("python3-aiosmtpd is installed (testkit/scripts/install-deps.sh)");
-    let server = SmtpServer {
-        child,
-        port,
-        maildir: tempdir::Dir(dir),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not start on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    server
-}
-
-fn mail(
-    port: u16,
-    tls: SmtpTls,
-    to: &[&str],
-    credentials: Option<(String, SecretString)>,
-) -> ResolvedReceiver {
-    ResolvedReceiver {
-        name: "mail".into(),
-        timeout: Duration::from_secs(10),
-        sink: Sink::Email {
-            host: "127.0.0.1".into(),
-            port,
-            tls,
-            from: "zookeeper-operator@example.com".into(),
-            to: to.iter().map(|t| t.to_string()).collect(),
-            credentials,
-        },
-    }
-}
-
-#[tokio::test]
-async fn email_arrives_in_a_real_smtp_server() {
-    let smtp = smtp_server().await;
-    let receiver = mail(
-        smtp.port,
-        SmtpTls::None,
-        &["oncall@example.com", "dba@example.com"],
-        None,
-    );
-    fast()
-        .deliver(&receiver, &notification())
-        .await
-        .expect("sent");
-    let new = smtp.maildir.0.join("mail").join("new");
-    let mut files: Vec<_> = std::fs::read_dir(&new)
-        .expect("maildir/new")
-        .filter_map(Result::ok)
-        .collect();
-    assert_eq!(files.len(), 1, "one message for both recipients");
-    let raw = quoted_printable_decoded(
-        &std::fs::read_to_string(files.remove(0).path()).expect("message"),
-    );
-    assert!(
-        raw.contains("Subject: [FIRING:2] prod/zk: MemberDown, Overloaded"),
-        "{raw}"
-    );
-    assert!(
-        raw.contains("From: zookeeper-operator@example.com"),
-        "{raw}"
-    );
-    assert!(
-        raw.contains("To: oncall@example.com, dba@example.com"),
-        "{raw}"
-    );
-    assert!(
-        raw.contains("FIRING MemberDown zk-1 (warning): member 2 is down: connection refused"),
-        "{raw}"
-    );
-    assert!(raw.contains("  member = zk-1"), "{raw}");
-    assert!(
-        raw.contains("Sent by the ZooKeeper operator (http://operator.example)."),
-        "{raw}"
-    );
-}
-
-/// Undoes quoted-printable (soft line breaks, `=XX`), which lettre picks for long lines.
-fn quoted_printable_decoded(raw: &str) -> String {
-    let joined = raw.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[tokio::test]
-async fn smtp_without_starttls_support_is_refused_when_required() {
-    let smtp = smtp_server().await;
-    let receiver = mail(
-        smtp.port,
-        SmtpTls::StartTls,
-        &["oncall@example.com"],
-        Some(("u".into(), SecretString::new("pw-secret"))),
-    );
-    let mut d = fast();
-    d.policy.attempts = 1;
-    let err = d
-        .deliver(&receiver, &notification())
-        .await
-        .expect_err("no STARTTLS offered");
-    assert!(!err.to_string().contains("pw-secret"), "{err}");
-    let new = smtp.maildir.0.join("mail").join("new");
-    let count = std::fs::read_dir(&new).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(
-        count, 0,
-        "nothing may go in clear text when STARTTLS is required"
-    );
 }

@@ -212,6 +212,12 @@ pub struct EmailReceiver {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_secret: Option<SecretKeyRef>,
+    /// PEM certificates (one or more CAs) trusted for this server besides the public
+    /// roots built into the operator (Mozilla's): for a relay whose certificate a private
+    /// CA signs. Needs `tls` `StartTls` or `Tls`; the server's name (the `smarthost` host)
+    /// is verified either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<SecretKeyRef>,
     #[serde(default = "default_timeout_seconds")]
     #[schemars(range(min = 1, max = 120))]
     pub timeout_seconds: i32,

@@ -165,6 +165,7 @@ impl Deliverer {
                 from,
                 to,
                 credentials,
+                extra_roots,
             } => {
                 let smtp = email::Smtp {
                     receiver: name,
@@ -174,6 +175,7 @@ impl Deliverer {
                     from,
                     to,
                     credentials: credentials.as_ref(),
+                    extra_roots,
                     timeout,
                 };
                 tokio::time::timeout(timeout * 2, email::send(&smtp, n, &self.external_url))

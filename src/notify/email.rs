@@ -3,11 +3,12 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::email_tls;
 use super::error::NotifyError;
 use super::render::{line, title};
+use super::roots::ExtraRoots;
 use super::secrets::SecretString;
 use crate::alerts::Notification;
 use crate::api::SmtpTls;
@@ -49,6 +50,7 @@ pub struct Smtp<'a> {
     pub from: &'a str,
     pub to: &'a [String],
     pub credentials: Option<&'a (String, SecretString)>,
+    pub extra_roots: &'a ExtraRoots,
     pub timeout: Duration,
 }
 
@@ -78,14 +80,8 @@ pub async fn send(
         .body(body(n, external_url))
         .map_err(|e| config(e.to_string()))?;
 
-    let tls = |host: &str| {
-        TlsParameters::new(host.to_string()).map_err(|e| config(format!("TLS setup: {e}")))
-    };
-    let tls = match smtp.tls {
-        SmtpTls::StartTls => Tls::Required(tls(smtp.host)?),
-        SmtpTls::Tls => Tls::Wrapper(tls(smtp.host)?),
-        SmtpTls::None => Tls::None,
-    };
+    let tls = email_tls::tls(smtp.tls, smtp.host, smtp.extra_roots)
+        .map_err(|e| config(format!("TLS setup: {e}")))?;
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host)
         .port(smtp.port)
         .tls(tls)
@@ -104,9 +100,17 @@ pub async fn send(
             receiver: smtp.receiver.to_string(),
             detail: format!("SMTP: {e}"),
         }),
+        // Transient rather than Config: the server's certificate may be renewed or fixed
+        // without touching the receiver, and the notification then goes out.
         Err(e) => Err(NotifyError::Unavailable {
             receiver: smtp.receiver.to_string(),
-            detail: format!("SMTP: {e}"),
+            detail: match email_tls::refused_certificate(&e) {
+                Some(why) => format!(
+                    "SMTP: the server's TLS certificate was refused ({why}); \
+                     one signed by a private CA needs that CA in caSecret"
+                ),
+                None => format!("SMTP: {e}"),
+            },
             retry_after: None,
         }),
     }

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::NotifyError;
+use super::roots::ExtraRoots;
 use super::secrets::{SecretResolver, SecretString};
 use crate::api::{ReceiverSpec, SecretKeyRef, SmtpTls};
 
@@ -38,6 +39,8 @@ pub enum Sink {
         from: String,
         to: Vec<String>,
         credentials: Option<(String, SecretString)>,
+        /// A private CA's certificates, trusted besides the built-in roots.
+        extra_roots: ExtraRoots,
     },
 }
 
@@ -139,6 +142,15 @@ pub async fn resolve<R: SecretResolver>(
                 (Some(u), Some(p)) => Some((u.clone(), get(p).await?)),
                 _ => None,
             };
+            let extra_roots = match &e.ca_secret {
+                Some(r) => ExtraRoots::from_pem(get(r).await?.expose()).map_err(|err| {
+                    config(format!(
+                        "caSecret {namespace}/{} key {}: {err}",
+                        r.name, r.key
+                    ))
+                })?,
+                None => ExtraRoots::default(),
+            };
             (
                 secs(e.timeout_seconds),
                 Sink::Email {
@@ -148,6 +160,7 @@ pub async fn resolve<R: SecretResolver>(
                     from: e.from.clone(),
                     to: e.to.clone(),
                     credentials,
+                    extra_roots,
                 },
             )
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::FieldError;
 use super::names::{is_dns_label, is_dns_subdomain};
-use crate::api::{MAX_RECEIVERS, NotificationsSpec, ReceiverSpec, SecretKeyRef};
+use crate::api::{MAX_RECEIVERS, NotificationsSpec, ReceiverSpec, SecretKeyRef, SmtpTls};
 
 pub fn check_notifications(spec: &NotificationsSpec) -> Vec<FieldError> {
     let mut errors = check_receivers(&spec.receivers, "spec.notifications.receivers");
@@ -108,6 +108,15 @@ fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
     if let Some(e) = &r.email {
         if let Some(p) = &e.password_secret {
             secret(format!("{at}.email.passwordSecret"), p);
+        }
+        if let Some(ca) = &e.ca_secret {
+            secret(format!("{at}.email.caSecret"), ca);
+        }
+        if e.ca_secret.is_some() && e.tls == SmtpTls::None {
+            errors.push(FieldError::new(
+                format!("{at}.email.caSecret"),
+                "has no use with tls: None (set tls to StartTls or Tls)",
+            ));
         }
         if e.password_secret.is_some() && e.username.is_none() {
             errors.push(FieldError::new(

@@ -304,6 +304,14 @@ fn invalid_notifications_name_their_field() {
             "spec.notifications.receivers[0].email.username",
         ),
         (
+            "notifications: {receivers: [{name: m, email: {smarthost: 'mail:25', from: a@b.c, to: [x@y.z], tls: None, caSecret: {name: ca, key: ca.crt}}}]}".to_string(),
+            "spec.notifications.receivers[0].email.caSecret",
+        ),
+        (
+            "notifications: {receivers: [{name: m, email: {smarthost: 'mail:465', from: a@b.c, to: [x@y.z], tls: Tls, caSecret: {name: 'Not A Secret', key: ca.crt}}}]}".to_string(),
+            "spec.notifications.receivers[0].email.caSecret.name",
+        ),
+        (
             "notifications: {forSeconds: -1}".to_string(),
             "spec.notifications.forSeconds",
         ),
@@ -326,7 +334,7 @@ fn invalid_notifications_name_their_field() {
 #[test]
 fn a_full_notifications_spec_is_valid_with_defaults() {
     let valid = validate(&cluster(
-        "notifications:\n  receivers:\n  - name: hook\n    webhook: {urlSecret: {name: hooks, key: url}, basicAuth: {username: u, passwordSecret: {name: hooks, key: pw}}}\n  - name: chat\n    minSeverity: Critical\n    slack: {urlSecret: {name: slack, key: url}}\n  - name: dd\n    dingtalk: {urlSecret: {name: dd, key: url}, signingSecret: {name: dd, key: secret}}\n  - name: mail\n    sendResolved: false\n    email: {smarthost: 'smtp.example.com:587', from: zk@example.com, to: [oncall@example.com], username: zk, passwordSecret: {name: smtp, key: password}}",
+        "notifications:\n  receivers:\n  - name: hook\n    webhook: {urlSecret: {name: hooks, key: url}, basicAuth: {username: u, passwordSecret: {name: hooks, key: pw}}}\n  - name: chat\n    minSeverity: Critical\n    slack: {urlSecret: {name: slack, key: url}}\n  - name: dd\n    dingtalk: {urlSecret: {name: dd, key: url}, signingSecret: {name: dd, key: secret}}\n  - name: mail\n    sendResolved: false\n    email: {smarthost: 'smtp.example.com:587', from: zk@example.com, to: [oncall@example.com], username: zk, passwordSecret: {name: smtp, key: password}, caSecret: {name: smtp, key: ca.crt}}",
     ))
     .expect("valid");
     let n = valid.spec.notifications.expect("set");
