@@ -271,8 +271,11 @@ async fn a_failing_receiver_fails_alone_and_is_reported() {
     ];
     assert_eq!(named(&failures), expected, "each problem told once");
     assert!(failures.iter().all(|f| !f.to_string().contains("s3cr3t")));
-    // The refusal stays a problem until a delivery to `bad` succeeds.
-    assert_eq!(named(&report.problems), expected);
+    // Only the setup problem is one for the condition; the refusal was its Event.
+    assert_eq!(
+        named(&report.problems),
+        vec![("nosecret".to_string(), "NotificationSecretInvalid")]
+    );
     assert!(
         report
             .problems

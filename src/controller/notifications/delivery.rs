@@ -111,14 +111,8 @@ async fn deliver_due(
                         record(slot, error);
                     }
                 }
-                Err(error) => {
-                    // Every refused message is worth its Event; the condition keeps the
-                    // last refusal until a delivery succeeds.
-                    if let Ok(mut h) = slot.receivers.lock() {
-                        h.note(&receiver, error.clone());
-                    }
-                    finish(inner, slot, &cluster, &covered, Some(error)).await
-                }
+                // Every refused message is worth its Event.
+                Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
             }
         }
     }

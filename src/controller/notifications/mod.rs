@@ -119,7 +119,8 @@ pub struct NotifierReport {
     pub failures: Vec<NotifyError>,
     /// How many receivers this cluster notifies (its own and the defaults).
     pub receivers: usize,
-    /// What is wrong with them now (missing Secrets, refusals): for a condition.
+    /// What is wrong with their setup now (missing or malformed Secrets, settings that
+    /// cannot work): for a condition.
     pub problems: Vec<NotifyError>,
     /// When to evaluate again although nothing changes (a pending alert's `for` ends).
     pub next_evaluation: Option<SystemTime>,

@@ -1,7 +1,9 @@
-//! What is known to be wrong with a cluster's receivers: a missing or malformed Secret,
-//! settings that cannot work, a receiver that refused a message for good. Kept until
-//! the problem is gone (a later check or delivery succeeds), so the cluster's status
-//! can say it, and each distinct problem is told as an Event once, not per reconcile.
+//! What is wrong with the setup of a cluster's receivers: a missing or malformed Secret,
+//! settings that cannot work. Kept until a later check or delivery finds it fixed, so
+//! the cluster's status can say it, and each distinct problem is told as an Event once,
+//! not per reconcile. A receiver that refuses or fails a delivery is not a setup problem
+//! here: each refusal is its own `NotificationFailed` Event, and a refusal could not be
+//! seen fixed without sending something.
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -47,11 +49,7 @@ impl ReceiverHealth {
             .into_iter()
             .filter_map(|(name, outcome)| match outcome {
                 Ok(()) => {
-                    // Resolving proves the Secret and settings, not that the receiver
-                    // accepts messages: only a delivery clears a refusal.
-                    if self.problems.get(&name).is_some_and(is_setup) {
-                        self.problems.remove(&name);
-                    }
+                    self.problems.remove(&name);
                     None
                 }
                 Err(problem) => self.note(&name, problem),
@@ -59,11 +57,10 @@ impl ReceiverHealth {
             .collect()
     }
 
-    /// Records a problem met by a check or a delivery; returns it when it is news (a
-    /// receiver that was fine, or a different problem).
+    /// Records a setup problem met by a check or a delivery; returns it when it is news
+    /// (a receiver that was fine, or a different problem). Other failures are ignored.
     pub fn note(&mut self, receiver: &str, problem: NotifyError) -> Option<NotifyError> {
-        if problem.is_transient() {
-            // Retried and counted in `status.alerts.undelivered`, not a setup problem.
+        if !is_setup(&problem) {
             return None;
         }
         let news = self.problems.get(receiver) != Some(&problem);
@@ -71,7 +68,7 @@ impl ReceiverHealth {
         news.then_some(problem)
     }
 
-    /// A delivery to `receiver` succeeded: whatever was wrong with it is not any more.
+    /// A delivery to `receiver` succeeded: its setup is fine now.
     pub fn delivered(&mut self, receiver: &str) {
         self.problems.remove(receiver);
     }
@@ -150,19 +147,9 @@ mod tests {
     }
 
     #[test]
-    fn only_a_delivery_clears_a_refusal_and_transient_failures_are_not_problems() {
-        let t0 = Instant::now();
+    fn refusals_and_transient_failures_are_not_setup_problems() {
         let mut h = ReceiverHealth::default();
-        assert_eq!(h.note("hook", rejected("hook")), Some(rejected("hook")));
-        h.checked("s".into(), vec![("hook".into(), Ok(()))], t0);
-        assert_eq!(
-            h.problems(),
-            vec![rejected("hook")],
-            "credentials fine, still refused"
-        );
-        h.delivered("hook");
-        assert!(h.problems().is_empty());
-
+        assert_eq!(h.note("hook", rejected("hook")), None);
         let down = NotifyError::Unavailable {
             receiver: "hook".into(),
             detail: "HTTP 503".into(),
@@ -170,6 +157,10 @@ mod tests {
         };
         assert_eq!(h.note("hook", down), None);
         assert!(h.problems().is_empty());
+        let missing = secret("hook", "Secret prod/hook not found");
+        assert_eq!(h.note("hook", missing.clone()), Some(missing));
+        h.delivered("hook");
+        assert!(h.problems().is_empty(), "a delivery proves the setup");
     }
 
     #[test]
