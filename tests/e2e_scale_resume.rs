@@ -13,10 +13,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::Api;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
+use zookeeper_operator::zk::{FourLetterClient, ProbeLimits};
 
 const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
 kind: ZookeeperCluster
@@ -96,8 +98,10 @@ async fn scaling_resumes_after_the_operator_is_stopped_mid_change() {
     })
     .await;
     operator.stop().await;
-    let at_stop = member_pods(&pods, "zk").await.len();
-    println!("operator stopped after the first removal, {at_stop} member pods");
+    println!(
+        "operator stopped after the first removal; members answer: {:?}",
+        modes(&pods).await
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     operator = Operator::start(&client);
     settled(&zk, 3).await;
@@ -117,6 +121,10 @@ async fn scaling_resumes_after_the_operator_is_stopped_mid_change() {
         leader_removals(&client, ns).await,
     );
     let down_after = member_down_about(&client, ns, ["zk-3", "zk-4"]).await;
+    println!(
+        "MemberDown told: {:#?}",
+        notes(&client, ns, "MemberDown").await
+    );
     assert_eq!(
         down_after, down_before,
         "members the scale-down removed are not reported down"
@@ -143,4 +151,32 @@ async fn member_down_about(client: &kube::Client, ns: &str, pods: [&str; 2]) -> 
         n += event_count(client, ns, "MemberDown", Some(pod)).await;
     }
     n
+}
+
+/// How each member pod (terminating ones too) answers `srvr`: a removed member whose pod
+/// still runs does not serve.
+async fn modes(pods: &Api<Pod>) -> Vec<(String, String)> {
+    let listed = pods
+        .list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for pod in listed {
+        let name = pod.name_any();
+        let Some(addr) = pod
+            .status
+            .and_then(|s| s.pod_ip)
+            .and_then(|ip| format!("{ip}:2181").parse().ok())
+        else {
+            continue;
+        };
+        let client = FourLetterClient::new(addr, ProbeLimits::with_timeout(Duration::from_secs(2)));
+        let answer = match client.srvr().await {
+            Ok(srvr) => format!("{:?}", srvr.mode),
+            Err(error) => error.to_string(),
+        };
+        out.push((name, answer));
+    }
+    out
 }

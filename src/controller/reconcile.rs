@@ -147,13 +147,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .items;
     // Every member the StatefulSet runs is watched, also those a scale-down removes.
     let watched = scale::watched_replicas(&valid, existing.as_ref());
-    let observed = ctx.quorum.observe(cluster, watched, &pods);
+    let probed = ctx.quorum.observe(cluster, watched, &pods);
     // The StatefulSet's replicas and the ConfigMap's member list come from the scale
     // planner: one member at a time, through ZooKeeper's committed membership.
     let committed_needed =
         scale::needs_committed(&valid, existing.as_ref(), cluster.status.as_ref());
     let committed = if committed_needed {
-        scale::committed(&password, observed.as_ref()).await
+        scale::committed(&password, probed.as_ref()).await
     } else {
         None
     };
@@ -168,13 +168,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         existing.as_ref(),
         committed.as_ref(),
         committed_needed,
-        observed.as_ref(),
+        probed.as_ref(),
         roll_step_persisted,
     );
     // Members the scale-down took out of the committed membership are leaving, not down:
     // everything after this (status, Events, recovery, alerts) sees them so.
     let leaving = scale::leaving_members(&valid, watched, committed.as_ref());
-    let assessment = observed.map(|a| with_leaving(&a, &leaving));
+    let assessment = probed.map(|a| with_leaving(&a, &leaving));
     let transitions = assessment
         .as_ref()
         .map(|a| ctx.quorum.untold(cluster, a))
