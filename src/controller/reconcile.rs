@@ -30,6 +30,7 @@ use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
 use crate::health::{EnsembleAssessment, MemberId, with_leaving};
 use crate::recovery::{Decision, WaitCause};
+use crate::scale::ScaleStep;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::underway::Underway;
@@ -253,19 +254,32 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         scale: Some(&scale_plan),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
-    // The member a roll step restarts is down on purpose, like one recovery restarts.
+    // The member a roll step restarts is down on purpose, like one recovery restarts, and
+    // so is a joiner while its pod starts and syncs: neither pages.
     let rolled = roll
         .decision
         .in_flight()
         .then(|| roll.decision.step().map(|s| s.member))
         .flatten();
+    let on_purpose: Vec<MemberId> = rolled
+        .into_iter()
+        .chain(scale_plan.step.as_ref().and_then(ScaleStep::starting))
+        .collect();
     let mut wake = plan.as_ref().and_then(|p| p.requeue);
     wake = wake
         .into_iter()
         .chain(rollout::requeue(&roll))
         .chain(scale::requeue(&scale_plan))
         .min();
-    if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
+    if let Some(report) = notify(
+        ctx,
+        cluster,
+        assessment.as_ref(),
+        plan.as_ref(),
+        &on_purpose,
+    )
+    .await
+    {
         let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
         let until_evaluation = report
@@ -318,11 +332,11 @@ async fn notify(
     cluster: &ZookeeperCluster,
     assessment: Option<&EnsembleAssessment>,
     plan: Option<&recovery::RecoveryPlan>,
-    rolled: Option<MemberId>,
+    on_purpose: &[MemberId],
 ) -> Option<NotifierReport> {
     let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
     let mut restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
-    restarting.extend(rolled);
+    restarting.extend(on_purpose);
     let faults = FaultInput {
         assessment,
         decisions: &decisions,
