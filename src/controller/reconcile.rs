@@ -223,7 +223,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     )
     .await;
     // Recovery and the roll also yield to a scale step under way.
-    let rolling = roll_inputs
+    let recovery_yields_to = roll_inputs
         .step_in_flight(assessment.as_ref(), now_t)
         .or_else(|| scaling.clone());
     let written = ctx.written_recovery(&valid.uid);
@@ -233,7 +233,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         &pods,
         assessment.as_ref(),
         written.as_ref(),
-        rolling.as_ref(),
+        recovery_yields_to.as_ref(),
         now_t,
     );
     let recovering = plan
