@@ -115,9 +115,11 @@ async fn scaling_resumes_after_the_operator_is_stopped_mid_change() {
     let pods_told: BTreeSet<&str> = removed.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(removed.len(), 2, "each member removed once: {removed:?}");
     assert_eq!(pods_told, BTreeSet::from(["zk-3", "zk-4"]), "{removed:?}");
+    let shrink = monitor.take();
+    println!("Progressing seen: {:#?}", shrink.progressing);
     assert_outages(
         "5 -> 3 across an operator restart",
-        &monitor.take(),
+        &shrink,
         leader_removals(&client, ns).await,
     );
     let down_after = member_down_about(&client, ns, ["zk-3", "zk-4"]).await;
