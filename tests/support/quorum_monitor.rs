@@ -56,7 +56,7 @@ impl Monitor {
                     let mode = client.srvr().await.ok()?.mode;
                     // The leader knows the committed voters (it changes while scaling).
                     let voters = match mode {
-                        ServerMode::Leader => client.mntr().await.ok()?.quorum_size,
+                        ServerMode::Leader => client.mntr().await.ok().and_then(|m| m.quorum_size),
                         _ => None,
                     };
                     Some((mode, voters))
