@@ -16,5 +16,6 @@ pub mod rollout;
 pub mod scale;
 pub mod status;
 pub mod telemetry;
+pub mod underway;
 pub mod validate;
 pub mod zk;

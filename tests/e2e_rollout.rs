@@ -12,17 +12,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::events::v1::Event;
+use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::{Client, ResourceExt};
 use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
-use zookeeper_operator::zk::{FourLetterClient, ProbeLimits, ServerMode};
 
 const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
 kind: ZookeeperCluster
@@ -34,126 +32,6 @@ spec:
   probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
   rollout: {stepTimeoutSeconds: 240}
 ";
-
-/// What the test saw every 250 ms while rolls ran: quorum from the members themselves
-/// (`srvr` to every pod IP), each pod name's uids in order, the `Progressing` condition.
-#[derive(Default)]
-struct Seen {
-    /// (when, a leader and a majority of 3 serving)
-    quorum: Vec<(Instant, bool)>,
-    uids: BTreeMap<String, Vec<String>>,
-    /// Pod names in the order their uid changed.
-    replaced: Vec<String>,
-    progressing: Vec<(String, String, String)>,
-}
-
-struct Monitor {
-    seen: Arc<Mutex<Seen>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Monitor {
-    fn start(client: Client, ns: &str) -> Self {
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-        let zk: Api<ZookeeperCluster> = Api::namespaced(client, ns);
-        let log = seen.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let listed = pods
-                    .list(&ListParams::default().labels("app.kubernetes.io/instance=zk"))
-                    .await
-                    .map(|l| l.items)
-                    .unwrap_or_default();
-                let ips: Vec<String> = listed
-                    .iter()
-                    .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
-                    .collect();
-                let modes = futures::future::join_all(ips.iter().map(|ip| async move {
-                    let addr = format!("{ip}:2181").parse().ok()?;
-                    let client = FourLetterClient::new(
-                        addr,
-                        ProbeLimits::with_timeout(Duration::from_secs(1)),
-                    );
-                    client.srvr().await.ok().map(|s| s.mode)
-                }))
-                .await;
-                let serving = modes
-                    .iter()
-                    .filter(|m| matches!(m, Some(ServerMode::Leader | ServerMode::Follower)))
-                    .count();
-                let leader = modes.iter().any(|m| matches!(m, Some(ServerMode::Leader)));
-                let progressing = zk.get("zk").await.ok().and_then(|c| {
-                    let c = c
-                        .status?
-                        .conditions
-                        .into_iter()
-                        .find(|c| c.type_ == "Progressing")?;
-                    Some((c.status, c.reason, c.message))
-                });
-                if let Ok(mut seen) = log.lock() {
-                    seen.quorum.push((Instant::now(), leader && serving >= 2));
-                    for pod in &listed {
-                        let uid = pod.metadata.uid.clone().unwrap_or_default();
-                        let name = pod.name_any();
-                        let uids = seen.uids.entry(name.clone()).or_default();
-                        if !uids.contains(&uid) {
-                            let replaced = !uids.is_empty();
-                            uids.push(uid);
-                            if replaced {
-                                seen.replaced.push(name);
-                            }
-                        }
-                    }
-                    if let Some(p) = progressing
-                        && seen.progressing.last() != Some(&p)
-                    {
-                        seen.progressing.push(p);
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        });
-        Self { seen, task }
-    }
-
-    /// Takes what was seen so far and starts afresh (uids are kept to spot replacements).
-    fn take(&self) -> Seen {
-        let mut seen = self.seen.lock().expect("monitor");
-        let uids = seen.uids.clone();
-        let taken = std::mem::take(&mut *seen);
-        seen.uids = uids;
-        taken
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Seen {
-    /// Quorum outages of at least `min`: (start offset from the first sample, duration).
-    fn outages(&self, min: Duration) -> Vec<Duration> {
-        let mut out = Vec::new();
-        let mut down_since: Option<Instant> = None;
-        for (at, ok) in &self.quorum {
-            match (ok, down_since) {
-                (false, None) => down_since = Some(*at),
-                (true, Some(since)) => {
-                    out.push(at.duration_since(since));
-                    down_since = None;
-                }
-                _ => {}
-            }
-        }
-        if let (Some(since), Some((last, _))) = (down_since, self.quorum.last()) {
-            out.push(last.duration_since(since));
-        }
-        out.into_iter().filter(|d| *d >= min).collect()
-    }
-}
 
 /// `MemberRolled` Events, oldest first: (pod, note).
 async fn rolled_events(client: &Client, ns: &str) -> Vec<(String, String)> {

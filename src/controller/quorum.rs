@@ -46,25 +46,24 @@ impl QuorumWatchers {
         (registry, triggered)
     }
 
-    /// Keeps the cluster's watcher in step with its pods; returns the current assessment
-    /// and the transitions not yet told (each told once).
+    /// Keeps the cluster's watcher in step with its pods; returns the current assessment.
     pub fn observe(
         &self,
         cluster: &ZookeeperCluster,
         replicas: i32,
         pods: &[Pod],
-    ) -> (Option<EnsembleAssessment>, Vec<Transition>) {
+    ) -> Option<EnsembleAssessment> {
         let key = ObjectRef::from_obj(cluster);
         let name = cluster.name_any();
         let members = endpoints(&name, replicas, pods);
         let views = pod_views(&name, replicas, pods);
         let Ok(mut clusters) = self.clusters.lock() else {
-            return (None, Vec::new());
+            return None;
         };
         // Nothing to talk to yet (pods without IPs): an assessment of no members would
         // only say "no quorum" about an ensemble that has not started.
         if members.is_empty() && !clusters.contains_key(&key) {
-            return (None, Vec::new());
+            return None;
         }
         let watched = clusters.entry(key.clone()).or_insert_with(|| {
             let watcher = EnsembleWatcher::spawn(members.clone(), self.config.clone());
@@ -84,15 +83,29 @@ impl QuorumWatchers {
             watched.watcher.set_pods(views.clone());
             watched.pods = views;
         }
-        let Some(current) = watched.watcher.current() else {
-            return (None, Vec::new());
+        watched.watcher.current()
+    }
+
+    /// The transitions from the assessment told last to `current` (the one this pass
+    /// reports, with the members a scale-down removed marked), each told once.
+    pub fn untold(
+        &self,
+        cluster: &ZookeeperCluster,
+        current: &EnsembleAssessment,
+    ) -> Vec<Transition> {
+        let key = ObjectRef::from_obj(cluster);
+        let Ok(mut clusters) = self.clusters.lock() else {
+            return Vec::new();
+        };
+        let Some(watched) = clusters.get_mut(&key) else {
+            return Vec::new();
         };
         let told = match &watched.told {
-            Some(previous) if previous.same_health(&current) => Vec::new(),
-            previous => transitions(previous.as_ref(), &current),
+            Some(previous) if previous.same_health(current) => Vec::new(),
+            previous => transitions(previous.as_ref(), current),
         };
         watched.told = Some(current.clone());
-        (Some(current), told)
+        told
     }
 
     /// Stops watching clusters for which `keep` is false (deleted clusters).

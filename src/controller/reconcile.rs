@@ -29,10 +29,12 @@ use super::super_secret;
 use crate::api::{AlertsStatus, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::labels::{MANAGER, owned_selector};
 use crate::build::{DesiredObjects, desired_objects};
-use crate::health::{EnsembleAssessment, MemberId};
+use crate::health::{EnsembleAssessment, MemberId, with_leaving};
 use crate::recovery::{Decision, WaitCause};
+use crate::scale::ScaleStep;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
+use crate::underway::Underway;
 use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
 
 /// How often a settled cluster is looked at even without a change (drift the watches
@@ -147,11 +149,13 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .items;
     // Every member the StatefulSet runs is watched, also those a scale-down removes.
     let watched = scale::watched_replicas(&valid, existing.as_ref());
-    let (assessment, transitions) = ctx.quorum.observe(cluster, watched, &pods);
+    let probed = ctx.quorum.observe(cluster, watched, &pods);
     // The StatefulSet's replicas and the ConfigMap's member list come from the scale
     // planner: one member at a time, through ZooKeeper's committed membership.
-    let committed = if scale::needs_committed(&valid, existing.as_ref(), cluster.status.as_ref()) {
-        scale::committed(&password, assessment.as_ref()).await
+    let committed_needed =
+        scale::needs_committed(&valid, existing.as_ref(), cluster.status.as_ref());
+    let committed = if committed_needed {
+        scale::committed(&password, probed.as_ref()).await
     } else {
         None
     };
@@ -165,13 +169,22 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         &valid,
         existing.as_ref(),
         committed.as_ref(),
-        assessment.as_ref(),
+        committed_needed,
+        probed.as_ref(),
         roll_step_persisted,
     );
+    // Members the scale-down took out of the committed membership are leaving, not down:
+    // everything after this (status, Events, recovery, alerts) sees them so.
+    let leaving = scale::leaving_members(&valid, watched, committed.as_ref());
+    let assessment = probed.map(|a| with_leaving(&a, &leaving));
+    let transitions = assessment
+        .as_ref()
+        .map(|a| ctx.quorum.untold(cluster, a))
+        .unwrap_or_default();
     let scaling = scale_plan
         .step
         .as_ref()
-        .map(|s| format!("scaling: {}", s.describe()));
+        .map(|s| Underway::ScaleStep(s.describe()));
 
     let desired = desired_objects(&valid, ctx.server, &scale::membership(&scale_plan));
     if desired.pdb.is_none() && ctx.first_pdb_warning(&valid.uid) {
@@ -211,7 +224,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     )
     .await;
     // Recovery and the roll also yield to a scale step under way.
-    let rolling = roll_inputs
+    let recovery_yields_to = roll_inputs
         .step_in_flight(assessment.as_ref(), now_t)
         .or_else(|| scaling.clone());
     let written = ctx.written_recovery(&valid.uid);
@@ -221,7 +234,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         &pods,
         assessment.as_ref(),
         written.as_ref(),
-        rolling.as_deref(),
+        recovery_yields_to.as_ref(),
         now_t,
     );
     let recovering = plan
@@ -230,7 +243,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     let roll = rollout::plan(
         &roll_inputs,
         assessment.as_ref(),
-        recovering.as_deref().or(scaling.as_deref()),
+        recovering.as_ref().or(scaling.as_ref()),
         now_t,
     );
     let observed = Observed {
@@ -242,19 +255,32 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         scale: Some(&scale_plan),
     };
     let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
-    // The member a roll step restarts is down on purpose, like one recovery restarts.
+    // The member a roll step restarts is down on purpose, like one recovery restarts, and
+    // so is a joiner while its pod starts and syncs: neither pages.
     let rolled = roll
         .decision
         .in_flight()
         .then(|| roll.decision.step().map(|s| s.member))
         .flatten();
+    let on_purpose: Vec<MemberId> = rolled
+        .into_iter()
+        .chain(scale_plan.step.as_ref().and_then(ScaleStep::starting))
+        .collect();
     let mut wake = plan.as_ref().and_then(|p| p.requeue);
     wake = wake
         .into_iter()
         .chain(rollout::requeue(&roll))
         .chain(scale::requeue(&scale_plan))
         .min();
-    if let Some(report) = notify(ctx, cluster, assessment.as_ref(), plan.as_ref(), rolled).await {
+    if let Some(report) = notify(
+        ctx,
+        cluster,
+        assessment.as_ref(),
+        plan.as_ref(),
+        &on_purpose,
+    )
+    .await
+    {
         status::notifications::apply(
             &mut next,
             cluster.status.as_ref(),
@@ -294,16 +320,17 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
 }
 
 /// The member recovery restarts in this pass or waits for, if any.
-fn recovery_in_flight(valid: &ValidCluster, decision: &Decision) -> Option<String> {
-    match decision {
-        Decision::Restart { pod, .. } | Decision::ResetData { pod, .. } => Some(pod.clone()),
+fn recovery_in_flight(valid: &ValidCluster, decision: &Decision) -> Option<Underway> {
+    let pod = match decision {
+        Decision::Restart { pod, .. } | Decision::ResetData { pod, .. } => pod.clone(),
         Decision::Wait {
             member,
             cause: WaitCause::InFlight,
             ..
-        } => Some(status::member_name(valid, *member)),
-        _ => None,
-    }
+        } => status::member_name(valid, *member),
+        _ => return None,
+    };
+    Some(Underway::RecoveryRestart(pod))
 }
 
 /// Feeds this pass's faults and recovery decision to the notifier; its delivery failures
@@ -313,11 +340,11 @@ async fn notify(
     cluster: &ZookeeperCluster,
     assessment: Option<&EnsembleAssessment>,
     plan: Option<&recovery::RecoveryPlan>,
-    rolled: Option<MemberId>,
+    on_purpose: &[MemberId],
 ) -> Option<NotifierReport> {
     let decisions: Vec<Decision> = plan.map(|p| p.decision.clone()).into_iter().collect();
     let mut restarting = plan.map(|p| p.restarting.clone()).unwrap_or_default();
-    restarting.extend(rolled);
+    restarting.extend(on_purpose);
     let faults = FaultInput {
         assessment,
         decisions: &decisions,

@@ -23,6 +23,7 @@ use crate::recovery::{
 };
 use crate::status::{RecoveryReport, notices::Notice};
 use crate::telemetry::ClusterLabels;
+use crate::underway::Underway;
 use crate::validate::ValidCluster;
 
 /// One pass of recovery, decided but not yet acted on.
@@ -57,7 +58,7 @@ pub fn plan(
     pods: &[Pod],
     assessment: Option<&EnsembleAssessment>,
     written: Option<&RecoveryHistory>,
-    rolling: Option<&str>,
+    underway: Option<&Underway>,
     now: SystemTime,
 ) -> Option<RecoveryPlan> {
     let assessment = assessment?;
@@ -89,9 +90,9 @@ pub fn plan(
         decide_reset(&policy, &history, assessment, &views, &corrupt, now)
             .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now))
     };
-    // While a roll step is in flight its member is down on purpose: report only.
-    let decision = match rolling {
-        Some(step) => yielding(decision, step),
+    // While a roll or scale step is in flight its member is down on purpose: report only.
+    let decision = match underway {
+        Some(underway) => yielding(decision, underway),
         None => decision,
     };
 
@@ -116,7 +117,7 @@ pub fn plan(
                 claim,
             });
         }
-    } else if policy.enabled && !policy.paused && rolling.is_none() {
+    } else if policy.enabled && !policy.paused && underway.is_none() {
         deletes.extend(unconfirmed(&history, &live));
     }
 

@@ -24,6 +24,7 @@ use crate::rollout::{
 };
 use crate::status::is_pod_ready;
 use crate::status::notices::Notice;
+use crate::underway::Underway;
 use crate::validate::ValidCluster;
 
 /// Event reasons: each step (member and role, so the leader-last order shows), a stall,
@@ -55,7 +56,7 @@ impl RolloutInputs {
     fn observation<'a>(
         &'a self,
         assessment: Option<&'a EnsembleAssessment>,
-        recovery_restarting: Option<&'a str>,
+        waiting_for: Option<&'a Underway>,
     ) -> RolloutObservation<'a> {
         RolloutObservation {
             update_revision: self.update_revision.as_deref(),
@@ -63,7 +64,7 @@ impl RolloutInputs {
             pods: &self.pods,
             assessment,
             synced_followers: self.synced_followers,
-            recovery_restarting,
+            waiting_for,
         }
     }
 
@@ -72,14 +73,14 @@ impl RolloutInputs {
         &self,
         assessment: Option<&EnsembleAssessment>,
         now: SystemTime,
-    ) -> Option<String> {
+    ) -> Option<Underway> {
         let step = self.state.as_ref()?.step.as_ref()?;
         let obs = self.observation(assessment, None);
         matches!(
             progress(step, &obs, unix(now), self.timeout),
             StepProgress::InFlight { .. }
         )
-        .then(|| step.describe())
+        .then(|| Underway::RollStep(step.describe()))
     }
 }
 
@@ -150,10 +151,10 @@ pub async fn inputs(
 pub fn plan(
     inputs: &RolloutInputs,
     assessment: Option<&EnsembleAssessment>,
-    recovery_restarting: Option<&str>,
+    waiting_for: Option<&Underway>,
     now: SystemTime,
 ) -> RolloutPlan {
-    let obs = inputs.observation(assessment, recovery_restarting);
+    let obs = inputs.observation(assessment, waiting_for);
     decide(inputs.state.as_ref(), &obs, unix(now), inputs.timeout)
 }
 

@@ -3,6 +3,7 @@
 //! applies the planned replicas and member list -> act: one reconfig (add or remove one
 //! member), told as an Event. The plan is read back from the world at every pass, so
 //! nothing about a step needs persisting.
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use crate::build::Membership;
 use crate::build::config::member_spec;
 use crate::build::labels::pod_name;
 use crate::health::{EnsembleAssessment, MemberId, Role};
-use crate::scale::{ScaleObservation, ScalePlan, ScaleStep, plan as plan_scale};
+use crate::scale::{
+    ScaleBlock, ScaleObservation, ScalePlan, ScaleStep, leaving, plan as plan_scale,
+};
 use crate::status::notices::Notice;
 use crate::validate::ValidCluster;
 use crate::zk::{DynamicConfig, ReconfigClient, ReconfigError, ReconfigOptions};
@@ -47,6 +50,17 @@ pub fn watched_replicas(valid: &ValidCluster, statefulset: Option<&StatefulSet>)
         .and_then(|r| i32::try_from(r).ok())
         .unwrap_or(0);
     valid.spec.replicas.max(current)
+}
+
+/// The watched members a scale-down took out of the committed membership (their pods
+/// still run): leaving, not down.
+pub fn leaving_members(
+    valid: &ValidCluster,
+    watched: i32,
+    committed: Option<&DynamicConfig>,
+) -> BTreeSet<MemberId> {
+    let count = |n: i32| u64::try_from(n).unwrap_or(0);
+    leaving(count(valid.spec.replicas), count(watched), committed)
 }
 
 /// The committed membership is read only while a change is wanted or under way (the
@@ -126,22 +140,31 @@ async fn read_config(addr: SocketAddr, password: &str) -> Result<DynamicConfig, 
 }
 
 /// Pure: the plan for this pass. While a roll or recovery restart is in flight (`busy`)
-/// no step starts; the StatefulSet keeps its replicas.
+/// no step starts; the StatefulSet keeps its replicas. `committed_needed`: the committed
+/// membership was asked for (see [`needs_committed`]).
 pub fn plan(
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     statefulset: Option<&StatefulSet>,
     committed: Option<&DynamicConfig>,
+    committed_needed: bool,
     assessment: Option<&EnsembleAssessment>,
     busy: bool,
 ) -> ScalePlan {
     let current = current_replicas(cluster, valid, statefulset);
-    let plan = plan_scale(&ScaleObservation {
+    let mut plan = plan_scale(&ScaleObservation {
         desired: u64::try_from(valid.spec.replicas).unwrap_or(0),
         statefulset_replicas: current,
         committed,
         assessment,
     });
+    // Asked for and not read (e.g. a new operator's first pass, before any member was
+    // probed) while the replicas already match: a joiner may still wait to be added. Not
+    // knowing must keep the `Scaling*` reason, or the next pass would take the cluster as
+    // settled and never ask again.
+    if committed_needed && committed.is_none() && plan.step.is_none() && plan.blocked.is_none() {
+        plan.blocked = Some(ScaleBlock::ConfigUnknown);
+    }
     match (&plan.step, current) {
         (Some(ScaleStep::AwaitJoiner { .. }) | None, _) | (_, None) => plan,
         (Some(_), Some(current)) if busy => ScalePlan {
@@ -373,7 +396,7 @@ mod tests {
         let c = cluster(3, Some(1), "Reconciled");
         let valid = validate(&c).expect("valid");
         assert_eq!(current_replicas(&c, &valid, Some(&sts(1))), Some(3));
-        let plan = plan(&c, &valid, Some(&sts(1)), None, None, false);
+        let plan = plan(&c, &valid, Some(&sts(1)), None, false, None, false);
         assert_eq!(plan.replicas, 3);
     }
 
@@ -388,7 +411,7 @@ mod tests {
             new_spec.status.as_ref()
         ));
         // Without the committed membership nothing moves.
-        let held = plan(&new_spec, &valid, Some(&sts(3)), None, None, false);
+        let held = plan(&new_spec, &valid, Some(&sts(3)), None, true, None, false);
         assert_eq!(held.replicas, 3);
 
         let under_way = cluster(5, Some(1), SCALING);
@@ -408,5 +431,45 @@ mod tests {
             settled.status.as_ref()
         ));
         assert_eq!(current_replicas(&settled, &valid, None), None);
+    }
+
+    #[test]
+    fn an_unread_committed_membership_keeps_a_scale_under_way_from_looking_settled() {
+        // A new operator's first pass mid-grow: the StatefulSet already runs the 5th
+        // pod, the status says Scaling, no member was probed yet to read the membership.
+        let c = cluster(5, Some(1), SCALING);
+        let valid = validate(&c).expect("valid");
+        let unread = plan(&c, &valid, Some(&sts(5)), None, true, None, false);
+        assert_eq!(unread.replicas, 5);
+        assert_eq!(unread.step, None);
+        assert_eq!(unread.blocked, Some(ScaleBlock::ConfigUnknown));
+        assert!(
+            unread
+                .blocked
+                .as_ref()
+                .is_some_and(|b| b.reason().starts_with(SCALING))
+        );
+        // Not asked for (settled): nothing to say.
+        let settled = cluster(5, Some(1), "Reconciled");
+        let quiet = plan(&settled, &valid, Some(&sts(5)), None, false, None, false);
+        assert_eq!(quiet.blocked, None);
+    }
+
+    #[test]
+    fn members_beyond_the_spec_out_of_the_committed_membership_are_leaving() {
+        let c = cluster(3, Some(1), SCALING);
+        let valid = validate(&c).expect("valid");
+        let committed = DynamicConfig::parse(
+            "server.1=a:2888:3888:participant;0.0.0.0:2181\nserver.2=b:2888:3888:participant;0.0.0.0:2181\nserver.3=c:2888:3888:participant;0.0.0.0:2181\nserver.4=d:2888:3888:participant;0.0.0.0:2181\nversion=100000009\n",
+        )
+        .expect("config");
+        assert_eq!(
+            leaving_members(&valid, 5, Some(&committed)),
+            BTreeSet::from([5])
+        );
+        assert_eq!(
+            leaving_members(&valid, 3, Some(&committed)),
+            BTreeSet::new()
+        );
     }
 }

@@ -9,6 +9,7 @@
 mod assess;
 mod assessment;
 mod fault;
+mod leaving;
 mod member;
 mod observation;
 mod signals;
@@ -21,6 +22,7 @@ mod tests;
 pub use assess::assess;
 pub use assessment::{EnsembleAssessment, Health, MemberAssessment, Role};
 pub use fault::{Fault, FaultKey, OverloadKind};
+pub use leaving::with_leaving;
 pub use observation::{ContainerState, MemberId, MemberObservation, PodView, ProbeFailure};
 pub use signals::zxid_lag;
 pub use thresholds::Thresholds;

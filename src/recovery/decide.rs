@@ -9,6 +9,7 @@ use super::policy::RecoveryPolicy;
 use super::safety;
 use super::view::{MemberView, members_of};
 use crate::health::{EnsembleAssessment, MemberId, PodView, Role};
+use crate::underway::Underway;
 
 /// Decides what to do for one cluster. Pure: same inputs, same decision. Call
 /// [`super::observe`] first so the "since" timestamps include this observation.
@@ -275,16 +276,17 @@ fn acting_on(decision: &Decision) -> Option<MemberId> {
     }
 }
 
-/// A rolling restart is in flight (`why` names it): the same decision, reported instead
-/// of acted on, so the roll and recovery never restart members at the same time.
-pub fn yielding(decision: Decision, why: &str) -> Decision {
+/// A roll step or a scale step is in flight: the same decision, reported instead of acted
+/// on, so recovery never changes a member while another change is under way.
+pub fn yielding(decision: Decision, underway: &Underway) -> Decision {
     let Some(member) = acting_on(&decision) else {
         return decision;
     };
     Decision::Paused {
         member,
         reason: format!(
-            "recovery yields to the rolling restart ({why}); would act: {}",
+            "recovery yields to {}; would act: {}",
+            underway.describe(),
             decision.message()
         ),
     }

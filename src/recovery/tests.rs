@@ -6,6 +6,7 @@ use super::*;
 use crate::health::{
     ContainerState, EnsembleAssessment, MemberAssessment, MemberId, PodView, Role,
 };
+use crate::underway::Underway;
 
 const T0: u64 = 1_000_000;
 
@@ -544,14 +545,22 @@ fn disabled_and_paused_only_report() {
     // A rolling restart in flight: the restart recovery would do is only reported.
     let (_, d) = run(&p(), &RecoveryHistory::default(), &a, &pods, 0);
     assert!(matches!(d, Decision::Restart { member: 3, .. }), "{d:?}");
-    let d = yielding(d, "restarting zk-0 (follower) 1/3: configuration changed");
+    let roll = Underway::RollStep("zk-0 (follower) 1/3: configuration changed".into());
+    let yielded = yielding(d.clone(), &roll);
     assert!(
-        matches!(&d, Decision::Paused { member: 3, reason }
-            if reason.contains("yields to the rolling restart (restarting zk-0")
-            && reason.contains("would act: restarting zk-2")),
-        "{d:?}"
+        matches!(&yielded, Decision::Paused { member: 3, reason }
+            if reason.starts_with("recovery yields to the rolling restart (restarting zk-0 (follower) 1/3: configuration changed); would act: restarting zk-2")),
+        "{yielded:?}"
     );
-    assert_eq!(yielding(Decision::None, "x"), Decision::None);
+    // A scale step: named as one, not as a roll.
+    let scale = Underway::ScaleStep("adding member 4: starting its pod".into());
+    let yielded = yielding(d, &scale);
+    assert!(
+        matches!(&yielded, Decision::Paused { member: 3, reason }
+            if reason.starts_with("recovery yields to the scale change (adding member 4: starting its pod); would act: restarting zk-2")),
+        "{yielded:?}"
+    );
+    assert_eq!(yielding(Decision::None, &scale), Decision::None);
 }
 
 #[test]

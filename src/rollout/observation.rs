@@ -1,5 +1,6 @@
 //! The planner's inputs, flattened from pods, the StatefulSet and the assessment.
 use crate::health::{EnsembleAssessment, MemberId};
+use crate::underway::Underway;
 
 /// One member's pod, as the planner needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,8 @@ pub struct RolloutObservation<'a> {
     /// The leader's `zk_synced_followers`, freshly asked (not the watcher's cached
     /// `mntr`, which can predate the last restart).
     pub synced_followers: Option<u64>,
-    /// The member automatic recovery is restarting, if any: a roll waits for it.
-    pub recovery_restarting: Option<&'a str>,
+    /// A recovery restart or a scale step in flight, if any: a roll waits for it.
+    pub waiting_for: Option<&'a Underway>,
 }
 
 impl RolloutObservation<'_> {

@@ -75,10 +75,8 @@ fn quorum(assessment: &EnsembleAssessment) -> Result<(), String> {
 
 /// `Err(why)` when restarting `target` now is not safe.
 pub(super) fn check(obs: &RolloutObservation<'_>, target: &MemberPod) -> Result<(), String> {
-    if let Some(member) = obs.recovery_restarting {
-        return Err(format!(
-            "automatic recovery is restarting {member}; the roll waits for it"
-        ));
+    if let Some(underway) = obs.waiting_for {
+        return Err(format!("the roll waits for {}", underway.describe()));
     }
     let Some(assessment) = obs.assessment else {
         return Err("waiting for the first health probe of every member".into());

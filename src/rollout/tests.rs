@@ -2,6 +2,7 @@
 //! simulated roll, and an exhaustive sweep of member health for the safety rules.
 use super::*;
 use crate::health::{EnsembleAssessment, MemberAssessment, MemberId, Role};
+use crate::underway::Underway;
 
 const T0: u64 = 1_000_000;
 const TIMEOUT: u64 = 600;
@@ -32,7 +33,7 @@ struct World {
     lagging: Vec<MemberId>,
     synced: Option<u64>,
     revision: Option<String>,
-    recovery: Option<String>,
+    underway: Option<Underway>,
     uids: u32,
     replicas: usize,
 }
@@ -69,7 +70,7 @@ impl World {
             lagging: Vec::new(),
             synced: Some(n - 1),
             revision: Some("new".into()),
-            recovery: None,
+            underway: None,
             uids: 0,
             replicas: n as usize,
         }
@@ -108,7 +109,7 @@ impl World {
             pods: &self.pods,
             assessment: Some(&a),
             synced_followers: self.synced,
-            recovery_restarting: self.recovery.as_deref(),
+            waiting_for: self.underway.as_ref(),
         };
         decide(state, &obs, now, TIMEOUT)
     }
@@ -367,7 +368,7 @@ fn never_without_a_healthy_quorum() {
             pods: &w.pods,
             assessment: Some(&a),
             synced_followers: Some(2),
-            recovery_restarting: None,
+            waiting_for: None,
         };
         decide(None, &obs, T0, TIMEOUT)
     };
@@ -378,7 +379,7 @@ fn never_without_a_healthy_quorum() {
         pods: &w.pods,
         assessment: None,
         synced_followers: Some(2),
-        recovery_restarting: None,
+        waiting_for: None,
     };
     assert!(blocked_why(&decide(None, &obs, T0, TIMEOUT)).contains("first health probe"));
 }
@@ -409,8 +410,19 @@ fn never_while_another_member_is_unwell() {
     w.synced = Some(1);
     assert!(blocked_why(&w.decide(None, T0)).contains("1 of 2 followers synced"));
     let mut w = World::new(3, 1);
-    w.recovery = Some("zk-2".into());
-    assert!(blocked_why(&w.decide(None, T0)).contains("recovery is restarting zk-2"));
+    w.underway = Some(Underway::RecoveryRestart("zk-2".into()));
+    assert_eq!(
+        blocked_why(&w.decide(None, T0)),
+        "the roll waits for automatic recovery restarting zk-2"
+    );
+    let mut w = World::new(3, 1);
+    w.underway = Some(Underway::ScaleStep(
+        "adding member 4: waiting for it to sync as a follower".into(),
+    ));
+    assert_eq!(
+        blocked_why(&w.decide(None, T0)),
+        "the roll waits for the scale change (adding member 4: waiting for it to sync as a follower)"
+    );
 }
 
 #[test]
@@ -533,7 +545,8 @@ fn exhaustively_never_below_quorum_and_leader_last() {
                             for updated in 0..=3u64 {
                                 let mut w = World::new(3, leader);
                                 w.synced = synced;
-                                w.recovery = recovery.map(String::from);
+                                w.underway =
+                                    recovery.map(|pod| Underway::RecoveryRestart(pod.into()));
                                 for (id, h) in [(1, h1), (2, h2), (3, h3)] {
                                     match h {
                                         Health::Fine => {}

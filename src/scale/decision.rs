@@ -46,6 +46,15 @@ impl ScaleStep {
         }
     }
 
+    /// The member whose pod this step starts or waits for: down on purpose until it
+    /// serves, like a member a roll restarts.
+    pub fn starting(&self) -> Option<MemberId> {
+        match self {
+            Self::AddPod { member } | Self::AwaitJoiner { member } => Some(*member),
+            Self::AddMember { .. } | Self::RemoveMember { .. } | Self::RemovePod { .. } => None,
+        }
+    }
+
     /// For status messages and Events; never carries a credential.
     pub fn describe(&self) -> String {
         match self {

@@ -14,9 +14,11 @@
 //! Member ids are myids (`ordinal + 1`). No I/O, no clock.
 mod decide;
 mod decision;
+mod leaving;
 
 #[cfg(test)]
 mod tests;
 
 pub use decide::plan;
 pub use decision::{ScaleBlock, ScaleObservation, ScalePlan, ScaleStep};
+pub use leaving::leaving;

@@ -419,3 +419,25 @@ fn exhaustive_health_sweep_changes_membership_only_when_every_voter_serves() {
         }
     }
 }
+
+#[test]
+fn only_a_joiner_whose_pod_starts_is_down_on_purpose() {
+    assert_eq!(ScaleStep::AddPod { member: 4 }.starting(), Some(4));
+    assert_eq!(ScaleStep::AwaitJoiner { member: 4 }.starting(), Some(4));
+    assert_eq!(
+        ScaleStep::AddMember {
+            member: 4,
+            version: 1
+        }
+        .starting(),
+        None
+    );
+    let removal = ScaleStep::RemoveMember {
+        member: 5,
+        version: 1,
+        via: 1,
+        leader: false,
+    };
+    assert_eq!(removal.starting(), None);
+    assert_eq!(ScaleStep::RemovePod { member: 5 }.starting(), None);
+}

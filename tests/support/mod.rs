@@ -4,10 +4,16 @@
 
 pub mod bench;
 pub mod notifications;
+mod quorum_monitor;
 mod recovery;
+mod scale;
 mod workload;
+#[allow(unused_imports)] // only the rolling-restart and scaling suites
+pub use quorum_monitor::*;
 #[allow(unused_imports)] // only the recovery suites
 pub use recovery::*;
+#[allow(unused_imports)] // only the scaling suites
+pub use scale::*;
 #[allow(unused_imports)] // not every test binary runs ZooKeeper
 pub use workload::*;
 
