@@ -10,6 +10,7 @@ use super::caches::OwnedCaches;
 use super::notifications::Notifier;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
+use crate::notify::SecretString;
 use crate::recovery::RecoveryHistory;
 use crate::rollout::RolloutState;
 use crate::telemetry::Metrics;
@@ -36,6 +37,9 @@ pub struct Context {
     pub rollout_written: Mutex<HashMap<String, Option<RolloutState>>>,
     /// The last roll stall told as an Event, per cluster uid.
     pub told_rollout: Mutex<HashMap<String, (String, String)>>,
+    /// The super-user password per cluster uid and when it was read (see
+    /// `super_secret::ensure`).
+    pub super_passwords: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<String, u32>>,
 }
@@ -64,6 +68,7 @@ impl Context {
             recovery_written: Mutex::default(),
             rollout_written: Mutex::default(),
             told_rollout: Mutex::default(),
+            super_passwords: Mutex::default(),
             failures: Mutex::default(),
         }
     }
@@ -145,6 +150,9 @@ impl Context {
         }
         if let Ok(mut m) = self.pdb_warned.lock() {
             m.retain(|uid| live.contains(uid));
+        }
+        if let Ok(mut m) = self.super_passwords.lock() {
+            m.retain(|uid, _| live.contains(uid));
         }
     }
 
