@@ -15,51 +15,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::events::v1::Event;
 use kube::Client;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
-
-const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
-kind: ZookeeperCluster
-metadata:
-  name: zk
-spec:
-  replicas: 3
-  image: {repository: zookeeper, tag: '3.9'}
-  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
-  rollout: {stepTimeoutSeconds: 240}
-";
-
-/// `MemberRolled` Events, oldest first: (pod, note).
-async fn rolled_events(client: &Client, ns: &str) -> Vec<(String, String)> {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let mut events: Vec<(String, String, String)> = api
-        .list(&ListParams::default())
-        .await
-        .expect("list events")
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some("MemberRolled"))
-        .map(|e| {
-            let when = e
-                .series
-                .as_ref()
-                .map(|s| s.last_observed_time.0.to_string())
-                .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
-                .unwrap_or_default();
-            let pod = e.related.and_then(|r| r.name).unwrap_or_default();
-            (when, pod, e.note.unwrap_or_default())
-        })
-        .collect();
-    events.sort();
-    events
-        .into_iter()
-        .map(|(_, pod, note)| (pod, note))
-        .collect()
-}
 
 fn leader_of(c: &ZookeeperCluster) -> String {
     c.status
@@ -107,7 +67,7 @@ async fn rolling_restarts_go_leader_last_without_losing_writes() {
     let mut operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let cluster: ZookeeperCluster = serde_norway::from_str(SPEC).expect("cluster yaml");
+    let cluster = fast_cluster("  rollout: {stepTimeoutSeconds: 240}\n");
     apply_cluster(&client, ns, &cluster).await;
     let live = fully_serving(&zk, "zk", 3).await;
     assert_eq!(
@@ -128,7 +88,7 @@ async fn rolling_restarts_go_leader_last_without_losing_writes() {
     let live = roll_complete(&client, &zk, 1).await;
     let took = started.elapsed();
     let seen = monitor.take();
-    let events = rolled_events(&client, ns).await;
+    let events = notes(&client, ns, "MemberRolled").await;
     println!(
         "config roll: {} for 3 members; events {events:#?}",
         secs(took)

@@ -19,16 +19,6 @@ use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
 
-const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
-kind: ZookeeperCluster
-metadata:
-  name: zk
-spec:
-  replicas: 3
-  image: {repository: zookeeper, tag: '3.9'}
-  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
-";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scales_three_five_three_by_reconfiguration_without_losing_writes() {
     install_crypto();
@@ -38,7 +28,7 @@ async fn scales_three_five_three_by_reconfiguration_without_losing_writes() {
     let _operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let cluster: ZookeeperCluster = serde_norway::from_str(SPEC).expect("cluster yaml");
+    let cluster = fast_cluster("");
     apply_cluster(&client, ns, &cluster).await;
     settled(&zk, 3).await;
     let password = super_password(&client, ns).await;

@@ -14,17 +14,6 @@ use zookeeper_operator::api::ZookeeperCluster;
 
 const NS: &str = "scaleblock";
 const WAIT: Duration = Duration::from_secs(180);
-const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
-kind: ZookeeperCluster
-metadata:
-  name: zk
-spec:
-  replicas: 3
-  image: {repository: zookeeper, tag: '3.9'}
-  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
-  recovery: {enabled: false}
-";
-
 async fn statefulset_replicas(sts: &Api<StatefulSet>) -> Option<i32> {
     sts.get("zk").await.ok()?.spec?.replicas
 }
@@ -36,7 +25,7 @@ async fn scaling_waits_for_every_voter_to_serve_then_resumes() {
     let operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), NS);
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
-    let cluster: ZookeeperCluster = serde_norway::from_str(SPEC).expect("cluster yaml");
+    let cluster = fast_cluster("  recovery: {enabled: false}\n");
     apply_cluster(&client, NS, &cluster).await;
     let c = fully_serving(&zk, "zk", 3).await;
     let victim = members_with_role(&c, "follower")

@@ -20,16 +20,6 @@ use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::telemetry::{LogFormat, init_logging};
 use zookeeper_operator::zk::{FourLetterClient, ProbeLimits};
 
-const SPEC: &str = "apiVersion: zookeeper.ensemble.dev/v1alpha1
-kind: ZookeeperCluster
-metadata:
-  name: zk
-spec:
-  replicas: 3
-  image: {repository: zookeeper, tag: '3.9'}
-  probes: {readiness: {periodSeconds: 2, failureThreshold: 2}}
-";
-
 /// Reasons of a reconfig that failed (`ReconfigError::reason`), retried by design: told,
 /// not asserted (a busy machine can see a transient one).
 const RECONFIG_FAILURES: [&str; 7] = [
@@ -51,7 +41,7 @@ async fn scaling_resumes_after_the_operator_is_stopped_mid_change() {
     let mut operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let cluster: ZookeeperCluster = serde_norway::from_str(SPEC).expect("cluster yaml");
+    let cluster = fast_cluster("");
     apply_cluster(&client, ns, &cluster).await;
     settled(&zk, 3).await;
     let password = super_password(&client, ns).await;

@@ -5,14 +5,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use zookeeper_operator::api::ZookeeperCluster;
 use zookeeper_operator::zk::digest::super_digest_property;
 use zookeeper_operator::zk::{ReconfigClient, ReconfigOptions};
 
-use super::{Seen, WAIT, condition, fully_serving, member_pods, wait_for};
+use super::{Seen, WAIT, condition, events, fully_serving, member_pods, wait_for};
 
 pub async fn patch_replicas(zk: &Api<ZookeeperCluster>, replicas: i32) {
     zk.patch(
@@ -80,14 +79,9 @@ pub async fn committed_everywhere(pods: &Api<Pod>, password: &str, expected: &[u
 
 /// (member pod, note) of the Events with `reason`, oldest first, each repeat counted.
 pub async fn notes(client: &Client, ns: &str, reason: &str) -> Vec<(String, String)> {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let mut events: Vec<(String, String, String)> = api
-        .list(&ListParams::default())
+    let mut events: Vec<(String, String, String)> = events(client, ns, reason)
         .await
-        .expect("list events")
-        .items
         .into_iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
         .flat_map(|e| {
             let when = e
                 .event_time

@@ -188,3 +188,20 @@ impl Drop for Workload {
         }
     }
 }
+
+/// A 3-member ZooKeeper 3.9 cluster `zk` with fast readiness probes (every 2 s, 2
+/// failures), plus `extra` spec lines (YAML, indented by two spaces).
+pub fn fast_cluster(extra: &str) -> ZookeeperCluster {
+    let yaml = format!(
+        "apiVersion: zookeeper.ensemble.dev/v1alpha1
+kind: ZookeeperCluster
+metadata:
+  name: zk
+spec:
+  replicas: 3
+  image: {{repository: zookeeper, tag: '3.9'}}
+  probes: {{readiness: {{periodSeconds: 2, failureThreshold: 2}}}}
+{extra}"
+    );
+    serde_norway::from_str(&yaml).expect("cluster yaml")
+}
