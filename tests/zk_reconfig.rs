@@ -244,6 +244,22 @@ async fn grows_to_five_and_shrinks_to_three_leader_last() {
     wait_all_agree(&zk, &remaining, &pw, &config).await;
     write_and_read_everywhere(&zk, &remaining, "three");
 
+    // The write a scale-down confirms with, through the new leader: committed after the
+    // new membership, and again once the node exists.
+    let mut writer = connect(&zk, new_leader, &pw).await;
+    let first = writer
+        .write_check("member left")
+        .await
+        .expect("write commits");
+    let second = writer
+        .write_check("again")
+        .await
+        .expect("write commits again");
+    writer.close().await;
+    let version = config.version.expect("version");
+    assert!(first > version, "{first:x} after the config {version:x}");
+    assert!(second > first, "{second:x} after {first:x}");
+
     // The committed membership is on disk (what a restarted pod starts from): ZooKeeper
     // rewrote zoo.cfg to name zoo.cfg.dynamic.<version>. A restarted member rejoins.
     let restarted = *remaining.iter().find(|&&i| i != new_leader).unwrap();

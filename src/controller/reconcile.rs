@@ -181,6 +181,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         .as_ref()
         .map(|a| ctx.quorum.untold(cluster, a))
         .unwrap_or_default();
+    let scale_plan = scale::confirm_removal(scale_plan, &password, assessment.as_ref()).await;
     let scaling = scale_plan
         .step
         .as_ref()

@@ -322,6 +322,39 @@ async fn confirm(
     None
 }
 
+/// Before a scale-down's pod goes, a write through the leader of the remaining members
+/// must commit: the new membership is proven to take writes before the old member's
+/// pod (and maybe its volume) is gone. Any other plan passes unchanged.
+pub async fn confirm_removal(
+    plan: ScalePlan,
+    password: &str,
+    assessment: Option<&EnsembleAssessment>,
+) -> ScalePlan {
+    let Some(ScaleStep::RemovePod { member }) = plan.step else {
+        return plan;
+    };
+    let Some(addr) = address(assessment, None) else {
+        return plan.hold_removal("no leader to write through".into());
+    };
+    let result = async {
+        let mut client =
+            ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
+        let result = client
+            .write_check(&format!("member {member} left the ensemble"))
+            .await;
+        client.close().await;
+        result
+    }
+    .await;
+    match result {
+        Ok(zxid) => {
+            tracing::info!(member, zxid = %format!("{zxid:x}"), "a write committed without the removed member");
+            plan
+        }
+        Err(error) => plan.hold_removal(error.to_string()),
+    }
+}
+
 /// `via` if given (a member that stays), else the leader (a follower would forward).
 fn address(assessment: Option<&EnsembleAssessment>, via: Option<MemberId>) -> Option<SocketAddr> {
     let a = assessment?;

@@ -87,6 +87,8 @@ pub enum ScaleBlock {
     NotServing(Vec<MemberId>),
     /// The committed config has no version to reconfigure against.
     NoVersion,
+    /// A write through the remaining members did not commit: `member`'s pod stays.
+    WriteUnconfirmed { member: MemberId, detail: String },
 }
 
 impl ScaleBlock {
@@ -97,6 +99,7 @@ impl ScaleBlock {
             Self::NoQuorum => "ScalingWaitsForQuorum",
             Self::NotServing(_) => "ScalingWaitsForHealthyMembers",
             Self::NoVersion => "ScalingConfigUnknown",
+            Self::WriteUnconfirmed { .. } => "ScalingWaitsForWrite",
         }
     }
 
@@ -114,6 +117,10 @@ impl ScaleBlock {
                     .join(", ")
             ),
             Self::NoVersion => "scaling waits: the committed membership has no version".into(),
+            Self::WriteUnconfirmed { member, detail } => format!(
+                "scaling waits: a write through the remaining members did not commit \
+                 ({detail}); the pod of member {member} stays until one does"
+            ),
         }
     }
 }
@@ -131,6 +138,19 @@ pub struct ScalePlan {
 }
 
 impl ScalePlan {
+    /// This pass's pod removal held back: the replicas stay, the plan says why.
+    pub fn hold_removal(self, detail: String) -> Self {
+        match self.step {
+            Some(ScaleStep::RemovePod { member }) => Self {
+                replicas: member,
+                step: None,
+                blocked: Some(ScaleBlock::WriteUnconfirmed { member, detail }),
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// A step is under way (recovery and the roll yield).
     pub fn in_progress(&self) -> bool {
         self.step.is_some()

@@ -441,3 +441,30 @@ fn only_a_joiner_whose_pod_starts_is_down_on_purpose() {
     assert_eq!(removal.starting(), None);
     assert_eq!(ScaleStep::RemovePod { member: 5 }.starting(), None);
 }
+
+#[test]
+fn a_removal_held_for_an_unconfirmed_write_keeps_the_pod_and_says_why() {
+    let plan = ScalePlan {
+        replicas: 4,
+        members: vec![1, 2, 3, 4],
+        step: Some(ScaleStep::RemovePod { member: 5 }),
+        blocked: None,
+    };
+    let held = plan.clone().hold_removal("timed out".into());
+    assert_eq!(held.replicas, 5, "the pod of member 5 stays");
+    assert_eq!(held.step, None);
+    let block = held.blocked.expect("blocked");
+    assert_eq!(block.reason(), "ScalingWaitsForWrite");
+    assert!(
+        block.describe().contains("(timed out)"),
+        "{}",
+        block.describe()
+    );
+    assert!(block.describe().contains("member 5 stays"));
+    // Only a pod removal is held.
+    let adding = ScalePlan {
+        step: Some(ScaleStep::AddPod { member: 4 }),
+        ..plan
+    };
+    assert_eq!(adding.clone().hold_removal("x".into()), adding);
+}

@@ -22,6 +22,6 @@ pub use dynamic_config::{ClientAddr, ConfigParseError, DynamicConfig, Role, Serv
 pub use error::{ZkError, ZkErrorKind};
 pub use four_letter::{FourLetterClient, FourLetterWord, ProbeLimits};
 pub use parse::{Conf, IsRo, Mntr, ServerMode, Srvr};
-pub use reconfig::{CONFIG_NODE, ReconfigClient, ReconfigOptions};
+pub use reconfig::{CHECK_NODE, CONFIG_NODE, ReconfigClient, ReconfigOptions};
 pub use reconfig_error::ReconfigError;
 pub use session::{HealthSession, SessionConfig};

@@ -41,6 +41,11 @@ impl Default for ReconfigOptions {
     }
 }
 
+/// The znode the operator writes to confirm the ensemble commits writes.
+pub const CHECK_NODE: &str = "/zookeeper-operator";
+/// ZooKeeper's NodeExists reply code.
+const NODE_EXISTS: i32 = -110;
+
 /// An authenticated session on one member.
 #[derive(Debug)]
 pub struct ReconfigClient {
@@ -103,6 +108,28 @@ impl ReconfigClient {
         expected_version: u64,
     ) -> Result<DynamicConfig, ReconfigError> {
         self.reconfig("", &id.to_string(), expected_version).await
+    }
+
+    /// A write committed through the ensemble: sets [`CHECK_NODE`] (creating it first,
+    /// for the super user only) to `note`. Returns the zxid of the write. A scale-down
+    /// shrinks the StatefulSet only after this succeeds on the remaining members.
+    pub async fn write_check(&mut self, note: &str) -> Result<u64, ReconfigError> {
+        let xid = self.xid();
+        let create = records::encode_create(xid, CHECK_NODE, note.as_bytes());
+        match self.call(xid, &create, 0).await {
+            Ok(_) | Err(ReconfigError::Server(NODE_EXISTS)) => {}
+            Err(e) => return Err(e),
+        }
+        let xid = self.xid();
+        let record = self
+            .call(
+                xid,
+                &records::encode_set_data(xid, CHECK_NODE, note.as_bytes()),
+                0,
+            )
+            .await?;
+        let stat = records::decode_stat(&record)?;
+        Ok(u64::try_from(stat.mzxid).unwrap_or_default())
     }
 
     /// Best-effort closeSession.

@@ -1,11 +1,16 @@
-//! Jute records for the reconfiguration client: addAuth, getData, reconfig, and the
-//! `GetDataResponse` (data + `Stat`) that both getData and reconfig answer with. Pure.
+//! Jute records for the reconfiguration client: addAuth, getData, reconfig, create and
+//! setData (the write that confirms a membership change), and the `GetDataResponse`
+//! (data + `Stat`) that both getData and reconfig answer with. Pure.
 //!
 //! Layouts (ZooKeeper's `zookeeper.jute`; ustring/buffer = i32 length, -1 for null):
 //! - `AuthPacket`: type i32 (0), scheme ustring, auth buffer; header xid -4, op 100.
 //! - `GetDataRequest`: path ustring, watch bool; op 4.
 //! - `ReconfigRequest`: joiningServers, leavingServers, newMembers ustrings,
 //!   curConfigId i64 (-1 = don't check); op 16.
+//! - `CreateRequest`: path ustring, data buffer, acl vector<ACL> (i32 count; each perms
+//!   i32, id scheme ustring, id ustring), flags i32 (0 = persistent); op 1.
+//! - `SetDataRequest`: path ustring, data buffer, version i32 (-1 = any); op 5; the
+//!   reply is a `Stat`.
 //! - `Stat`: czxid, mzxid, ctime, mtime i64; version, cversion, aversion i32;
 //!   ephemeralOwner i64; dataLength, numChildren i32; pzxid i64 (68 bytes).
 use super::ZkError;
@@ -15,7 +20,11 @@ use super::jute::{Reader, frame};
 pub const AUTH_XID: i32 = -4;
 /// Length of a reply header; a reply's record starts right after it.
 pub const REPLY_HEADER_LEN: usize = 16;
+const OP_CREATE: i32 = 1;
 const OP_GET_DATA: i32 = 4;
+const OP_SET_DATA: i32 = 5;
+/// Every permission (READ, WRITE, CREATE, DELETE, ADMIN).
+const PERMS_ALL: i32 = 31;
 const OP_RECONFIG: i32 = 16;
 const OP_AUTH: i32 = 100;
 
@@ -53,6 +62,35 @@ pub fn encode_get_data(xid: i32, path: &str) -> Vec<u8> {
     frame(&b)
 }
 
+/// A `create` of a persistent node whose ACL gives every permission to the creator's
+/// authenticated identity only (`auth` scheme: ZooKeeper's CREATOR_ALL_ACL).
+pub fn encode_create(xid: i32, path: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = header(xid, OP_CREATE);
+    put_bytes(&mut b, Some(path.as_bytes()));
+    put_bytes(&mut b, Some(data));
+    b.extend_from_slice(&1i32.to_be_bytes());
+    b.extend_from_slice(&PERMS_ALL.to_be_bytes());
+    put_bytes(&mut b, Some(b"auth"));
+    put_bytes(&mut b, Some(b""));
+    b.extend_from_slice(&0i32.to_be_bytes());
+    frame(&b)
+}
+
+/// A `setData` of any version, length-prefixed.
+pub fn encode_set_data(xid: i32, path: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = header(xid, OP_SET_DATA);
+    put_bytes(&mut b, Some(path.as_bytes()));
+    put_bytes(&mut b, Some(data));
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    frame(&b)
+}
+
+/// Decodes a `Stat` alone (the `SetDataResponse` record).
+pub fn decode_stat(record: &[u8]) -> Result<Stat, ZkError> {
+    let mut r = Reader(record);
+    stat(&mut r)
+}
+
 /// An incremental or whole-membership `reconfig` request, length-prefixed. Empty lists go
 /// out as null strings, as the Java client sends them.
 pub fn encode_reconfig(
@@ -78,7 +116,11 @@ pub fn decode_data_and_stat(record: &[u8]) -> Result<(Vec<u8>, Stat), ZkError> {
         Ok(n) => r.take(n)?.to_vec(),
         Err(_) => Vec::new(), // -1: null data
     };
-    let stat = Stat {
+    Ok((data, stat(&mut r)?))
+}
+
+fn stat(r: &mut Reader<'_>) -> Result<Stat, ZkError> {
+    Ok(Stat {
         czxid: r.i64()?,
         mzxid: r.i64()?,
         ctime: r.i64()?,
@@ -90,8 +132,7 @@ pub fn decode_data_and_stat(record: &[u8]) -> Result<(Vec<u8>, Stat), ZkError> {
         data_length: r.i32()?,
         num_children: r.i32()?,
         pzxid: r.i64()?,
-    };
-    Ok((data, stat))
+    })
 }
 
 fn header(xid: i32, op: i32) -> Vec<u8> {
@@ -138,6 +179,24 @@ mod tests {
         assert_eq!(&body[12..17], &[0, 0, 0, 1, b'4']);
         assert_eq!(&body[17..21], &(-1i32).to_be_bytes());
         assert_eq!(&body[21..], &0x1_0000_0000i64.to_be_bytes());
+    }
+
+    #[test]
+    fn create_and_set_data_layouts() {
+        let b = encode_create(2, "/x", b"v");
+        let body = &b[4..];
+        assert_eq!(&body[..8], &[0, 0, 0, 2, 0, 0, 0, 1]);
+        assert_eq!(&body[8..14], &[0, 0, 0, 2, b'/', b'x']);
+        assert_eq!(&body[14..19], &[0, 0, 0, 1, b'v']);
+        assert_eq!(&body[19..23], &1i32.to_be_bytes(), "one ACL");
+        assert_eq!(&body[23..27], &31i32.to_be_bytes());
+        assert_eq!(&body[27..35], &[0, 0, 0, 4, b'a', b'u', b't', b'h']);
+        assert_eq!(&body[35..39], &0i32.to_be_bytes(), "empty id");
+        assert_eq!(&body[39..], &0i32.to_be_bytes(), "persistent");
+        let b = encode_set_data(3, "/x", b"v");
+        let body = &b[4..];
+        assert_eq!(&body[..8], &[0, 0, 0, 3, 0, 0, 0, 5]);
+        assert_eq!(&body[body.len() - 4..], &(-1i32).to_be_bytes());
     }
 
     #[test]
