@@ -33,23 +33,9 @@ pub fn with_leaving(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::tests::srvr;
     use crate::health::{MemberObservation, ProbeFailure, Thresholds, assess};
-    use crate::zk::{ServerMode, Srvr, ZkErrorKind};
-
-    fn srvr(mode: ServerMode) -> Srvr {
-        Srvr {
-            version: None,
-            mode,
-            zxid: 0x1_0000_0010,
-            latency: None,
-            received: None,
-            sent: None,
-            connections: None,
-            outstanding: None,
-            node_count: None,
-            read_only: false,
-        }
-    }
+    use crate::zk::{ServerMode, ZkErrorKind};
 
     /// 5 -> 3 with member 5 removed: it answers "not serving", its pod still runs.
     fn member_five_removed() -> EnsembleAssessment {
@@ -61,7 +47,7 @@ mod tests {
                     ServerMode::Follower
                 };
                 MemberObservation::new(id, format!("zk-{}", id - 1), "a:1")
-                    .with_status(Ok(srvr(mode)))
+                    .with_status(Ok(srvr(mode, 0x1_0000_0010)))
             })
             .collect();
         obs.push(

@@ -75,22 +75,7 @@ pub(super) fn classify(obs: &MemberObservation) -> MemberAssessment {
 mod tests {
     use super::*;
     use crate::health::observation::{ContainerState, PodView, ProbeFailure};
-    use crate::zk::Srvr;
-
-    fn srvr(mode: ServerMode, zxid: u64) -> Srvr {
-        Srvr {
-            version: None,
-            mode,
-            zxid,
-            latency: None,
-            received: None,
-            sent: None,
-            connections: None,
-            outstanding: None,
-            node_count: None,
-            read_only: false,
-        }
-    }
+    use crate::health::tests::srvr;
 
     #[test]
     fn follower_is_serving_voter() {

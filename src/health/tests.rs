@@ -2,7 +2,8 @@
 use super::*;
 use crate::zk::{Mntr, ServerMode, Srvr, ZkErrorKind};
 
-fn srvr(mode: ServerMode, zxid: u64) -> Srvr {
+/// A `srvr` answer in `mode` at `zxid`; shared by the health module's tests.
+pub(super) fn srvr(mode: ServerMode, zxid: u64) -> Srvr {
     Srvr {
         version: Some("3.8.0".into()),
         mode,
