@@ -26,18 +26,10 @@ pub fn leaving(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scale::tests::committed_config;
 
     fn config(ids: &[u64]) -> DynamicConfig {
-        let text: String = ids
-            .iter()
-            .map(|id| {
-                format!(
-                    "server.{id}=zk-{}.h:2888:3888:participant;0.0.0.0:2181\n",
-                    id - 1
-                )
-            })
-            .collect();
-        DynamicConfig::parse(&format!("{text}version=100000004\n")).expect("config")
+        committed_config(ids, 0x1_0000_0004)
     }
 
     #[test]

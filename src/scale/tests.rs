@@ -7,6 +7,24 @@ use super::*;
 use crate::health::{EnsembleAssessment, MemberAssessment, MemberId, Role};
 use crate::zk::dynamic_config::DynamicConfig;
 
+/// A committed membership of participants `ids` (`zk-<id-1>.h`) at `version`; shared by
+/// the scale module's tests.
+pub(super) fn committed_config<'a>(
+    ids: impl IntoIterator<Item = &'a MemberId>,
+    version: u64,
+) -> DynamicConfig {
+    let text: String = ids
+        .into_iter()
+        .map(|id| {
+            format!(
+                "server.{id}=zk-{}.h:2888:3888:participant;0.0.0.0:2181\n",
+                id - 1
+            )
+        })
+        .collect();
+    DynamicConfig::parse(&format!("{text}version={version:x}\n")).expect("config")
+}
+
 /// The world the planner reads: committed voters, StatefulSet replicas, who leads, who
 /// is down, whether a joiner has synced as a learner yet.
 #[derive(Debug, Clone)]
@@ -32,17 +50,7 @@ impl World {
     }
 
     fn config(&self) -> DynamicConfig {
-        let text: String = self
-            .committed
-            .iter()
-            .map(|id| {
-                format!(
-                    "server.{id}=zk-{}.h:2888:3888:participant;0.0.0.0:2181\n",
-                    id - 1
-                )
-            })
-            .collect();
-        DynamicConfig::parse(&format!("{text}version={:x}\n", self.version)).expect("config")
+        committed_config(&self.committed, self.version)
     }
 
     fn role(&self, id: MemberId) -> Role {
