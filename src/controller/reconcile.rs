@@ -201,7 +201,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         )
         .await;
     }
-    let statefulset = apply_all(ctx, &valid, existing.clone(), desired).await?;
+    let statefulset = apply_all(ctx, &valid, existing, desired).await?;
     if valid.spec.storage.mode == crate::api::StorageMode::Persistent {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &namespace);
         retention::enforce(&claims, &valid, &pods).await?;
@@ -255,7 +255,8 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         rollout: Some(&roll),
         scale: Some(&scale_plan),
     };
-    let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &now());
+    let stamp = now();
+    let mut next = status::compute(cluster.status.as_ref(), &valid, observed, &stamp);
     // The member a roll step restarts is down on purpose, like one recovery restarts, and
     // so is a joiner while its pod starts and syncs: neither pages.
     let rolled = roll
@@ -287,7 +288,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
             cluster.status.as_ref(),
             report.receivers,
             &report.problems,
-            &now(),
+            &stamp,
         );
         let alerts = report.status;
         next.alerts = (alerts != AlertsStatus::default()).then_some(alerts);
