@@ -16,6 +16,5 @@ pub mod rollout;
 pub mod scale;
 pub mod status;
 pub mod telemetry;
-pub mod underway;
 pub mod validate;
 pub mod zk;

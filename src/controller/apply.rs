@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::error::{Error, Result};
+use super::act::{ActError, Result};
 use crate::build::labels::MANAGER;
 
 /// What the operator last applied to an object, and the object's version right after.
@@ -64,7 +64,7 @@ fn live_marker<K: Resource>(object: &K) -> String {
 }
 
 fn hash<K: Serialize>(object: &K, what: &str) -> Result<String> {
-    let bytes = serde_json::to_vec(object).map_err(|source| Error::Encode {
+    let bytes = serde_json::to_vec(object).map_err(|source| ActError::Encode {
         what: what.to_string(),
         source,
     })?;
@@ -105,7 +105,7 @@ where
             live.push(current.clone());
             continue;
         }
-        let mut body = serde_json::to_value(&object).map_err(|source| Error::Encode {
+        let mut body = serde_json::to_value(&object).map_err(|source| ActError::Encode {
             what: what.clone(),
             source,
         })?;
@@ -115,7 +115,7 @@ where
         let applied = api
             .patch(&name, &params, &Patch::Apply(&body))
             .await
-            .map_err(|source| Error::Apply {
+            .map_err(|source| ActError::Apply {
                 what: what.clone(),
                 source,
             })?;
@@ -139,7 +139,7 @@ where
                 // Already gone: `existing` may come from a store that has not seen it go.
                 Err(kube::Error::Api(e)) if e.code == 404 => continue,
                 Err(source) => {
-                    return Err(Error::Delete {
+                    return Err(ActError::Delete {
                         what: format!("{kind} {name}"),
                         source,
                     });

@@ -1,12 +1,13 @@
-//! State shared by every reconcile: one client, one event recorder, caches.
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+//! State shared by every reconcile: one client, one event recorder, caches, and the one
+//! per-cluster memory (`memory::ClusterStore`, by uid).
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::runtime::events::Recorder;
 
 use super::apply::AppliedCache;
 use super::caches::OwnedCaches;
+use super::memory::{ClusterStore, Poisoned};
 use super::notifications::Notifier;
 use super::quorum::QuorumWatchers;
 use crate::build::ServerCapabilities;
@@ -24,24 +25,8 @@ pub struct Context {
     pub caches: OwnedCaches,
     pub quorum: QuorumWatchers,
     pub notifier: Notifier,
-    /// Clusters (by uid) already told that this server has no PodDisruptionBudget API.
-    pub pdb_warned: Mutex<HashSet<String>>,
-    /// The last recovery decision told as an Event, per cluster uid: a decision that
-    /// holds for many passes (backoff, blocked, exhausted) is told once.
-    pub told_recovery: Mutex<HashMap<String, (String, String)>>,
-    /// The recovery history this operator persisted last, per cluster uid: the cached
-    /// cluster may not show it yet (see `crate::recovery::merged`).
-    pub recovery_written: Mutex<HashMap<String, RecoveryHistory>>,
-    /// The rolling-restart state this operator persisted last, per cluster uid (`None`
-    /// inside: written as "no roll"); the cached cluster may not show it yet.
-    pub rollout_written: Mutex<HashMap<String, Option<RolloutState>>>,
-    /// The last roll stall told as an Event, per cluster uid.
-    pub told_rollout: Mutex<HashMap<String, (String, String)>>,
-    /// The super-user password per cluster uid and when it was read (see
-    /// `super_secret::ensure`).
-    pub super_passwords: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
-    /// Consecutive failures per cluster, for the error backoff.
-    pub failures: Mutex<HashMap<String, u32>>,
+    /// What the operator remembers per cluster between passes, by uid.
+    pub memory: ClusterStore,
 }
 
 impl Context {
@@ -63,104 +48,87 @@ impl Context {
             metrics,
             server,
             applied: AppliedCache::default(),
-            pdb_warned: Mutex::default(),
-            told_recovery: Mutex::default(),
-            recovery_written: Mutex::default(),
-            rollout_written: Mutex::default(),
-            told_rollout: Mutex::default(),
-            super_passwords: Mutex::default(),
-            failures: Mutex::default(),
+            memory: ClusterStore::default(),
         }
     }
 
     /// Records one more failure and returns how many in a row.
-    pub fn record_failure(&self, key: &str) -> u32 {
-        self.failures
-            .lock()
-            .map(|mut f| {
-                let n = f.entry(key.to_string()).or_insert(0);
-                *n += 1;
-                *n
-            })
-            .unwrap_or(1)
+    pub fn record_failure(&self, uid: &str) -> Result<u32, Poisoned> {
+        self.memory.with(uid, |m| {
+            m.failures = m.failures.saturating_add(1);
+            m.failures
+        })
     }
 
-    pub fn clear_failures(&self, key: &str) {
-        if let Ok(mut f) = self.failures.lock() {
-            f.remove(key);
-        }
+    pub fn clear_failures(&self, uid: &str) -> Result<(), Poisoned> {
+        self.memory.with(uid, |m| m.failures = 0)
     }
 
     /// True when `(reason, message)` differs from what was last told for the cluster;
     /// remembers it. `None` forgets, so the next decision is told again.
-    pub fn first_telling(&self, uid: &str, told: Option<(String, String)>) -> bool {
-        let Ok(mut map) = self.told_recovery.lock() else {
-            return true;
-        };
-        match told {
+    pub fn first_telling(
+        &self,
+        uid: &str,
+        told: Option<(String, String)>,
+    ) -> Result<bool, Poisoned> {
+        self.memory.with(uid, |m| match told {
             None => {
-                map.remove(uid);
+                m.told_recovery = None;
                 false
             }
-            Some(told) => map.insert(uid.to_string(), told.clone()).as_ref() != Some(&told),
-        }
+            Some(told) => m.told_recovery.replace(told.clone()) != Some(told),
+        })
     }
 
-    pub fn written_recovery(&self, uid: &str) -> Option<RecoveryHistory> {
-        self.recovery_written.lock().ok()?.get(uid).cloned()
+    pub fn written_recovery(&self, uid: &str) -> Result<Option<RecoveryHistory>, Poisoned> {
+        Ok(self.memory.get(uid)?.and_then(|m| m.recovery_written))
     }
 
-    pub fn remember_recovery(&self, uid: &str, history: RecoveryHistory) {
-        if let Ok(mut map) = self.recovery_written.lock() {
-            map.insert(uid.to_string(), history);
-        }
+    pub fn remember_recovery(&self, uid: &str, history: RecoveryHistory) -> Result<(), Poisoned> {
+        self.memory
+            .with(uid, |m| m.recovery_written = Some(history))
     }
 
-    pub fn written_rollout(&self, uid: &str) -> Option<Option<RolloutState>> {
-        self.rollout_written.lock().ok()?.get(uid).cloned()
+    pub fn written_rollout(&self, uid: &str) -> Result<Option<Option<RolloutState>>, Poisoned> {
+        Ok(self.memory.get(uid)?.and_then(|m| m.rollout_written))
     }
 
-    pub fn remember_rollout(&self, uid: &str, state: Option<RolloutState>) {
-        if let Ok(mut map) = self.rollout_written.lock() {
-            map.insert(uid.to_string(), state);
-        }
+    pub fn remember_rollout(&self, uid: &str, state: Option<RolloutState>) -> Result<(), Poisoned> {
+        self.memory.with(uid, |m| m.rollout_written = Some(state))
     }
 
     /// True when `told` differs from the roll notice last told for the cluster.
-    pub fn first_roll_telling(&self, uid: &str, told: (String, String)) -> bool {
-        let Ok(mut map) = self.told_rollout.lock() else {
-            return true;
-        };
-        map.insert(uid.to_string(), told.clone()).as_ref() != Some(&told)
-    }
-
-    /// Forgets per-cluster memory of clusters (by uid) that no longer exist.
-    pub fn retain_uids(&self, live: &HashSet<String>) {
-        if let Ok(mut m) = self.told_recovery.lock() {
-            m.retain(|uid, _| live.contains(uid));
-        }
-        if let Ok(mut m) = self.recovery_written.lock() {
-            m.retain(|uid, _| live.contains(uid));
-        }
-        if let Ok(mut m) = self.rollout_written.lock() {
-            m.retain(|uid, _| live.contains(uid));
-        }
-        if let Ok(mut m) = self.told_rollout.lock() {
-            m.retain(|uid, _| live.contains(uid));
-        }
-        if let Ok(mut m) = self.pdb_warned.lock() {
-            m.retain(|uid| live.contains(uid));
-        }
-        if let Ok(mut m) = self.super_passwords.lock() {
-            m.retain(|uid, _| live.contains(uid));
-        }
+    pub fn first_roll_telling(&self, uid: &str, told: (String, String)) -> Result<bool, Poisoned> {
+        self.memory
+            .with(uid, |m| m.told_rollout.replace(told.clone()) != Some(told))
     }
 
     /// True the first time it is asked for a cluster.
-    pub fn first_pdb_warning(&self, uid: &str) -> bool {
-        self.pdb_warned
-            .lock()
-            .map(|mut w| w.insert(uid.to_string()))
-            .unwrap_or(false)
+    pub fn first_pdb_warning(&self, uid: &str) -> Result<bool, Poisoned> {
+        self.memory
+            .with(uid, |m| !std::mem::replace(&mut m.pdb_warned, true))
+    }
+
+    /// The super-user password, if read less than `reread` ago.
+    pub fn super_password(
+        &self,
+        uid: &str,
+        reread: Duration,
+    ) -> Result<Option<SecretString>, Poisoned> {
+        Ok(self.memory.get(uid)?.and_then(|m| {
+            m.super_password
+                .filter(|(_, read)| read.elapsed() < reread)
+                .map(|(password, _)| password)
+        }))
+    }
+
+    pub fn remember_super_password(
+        &self,
+        uid: &str,
+        password: SecretString,
+        read: Instant,
+    ) -> Result<(), Poisoned> {
+        self.memory
+            .with(uid, |m| m.super_password = Some((password, read)))
     }
 }

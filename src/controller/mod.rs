@@ -1,14 +1,23 @@
-//! The only async glue: watches, the reconcile pipeline's I/O, Events and status.
+//! The only async glue: watches and the reconcile pipeline, one pass in five stages
+//! (see `reconcile`): `gather` (every read) -> `plan` (pure) -> `arbitrate` (pure) ->
+//! `act` (the writes) -> `report` (status, Events, metrics, notifications). The other
+//! modules are the stages' helpers, one concern each.
+mod act;
 mod apply;
+pub mod arbitrate;
 mod caches;
 mod context;
 mod error;
 mod events;
+mod gather;
 mod member_pod;
+pub mod memory;
 pub mod notifications;
+mod plan;
 mod quorum;
 mod reconcile;
 mod recovery;
+mod report;
 mod retention;
 mod rollout;
 mod scale;
@@ -77,8 +86,9 @@ pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
     ServerCapabilities { policy_v1 }
 }
 
-/// Every 10 s: refreshes member gauges, and forgets clusters that no longer exist (their
-/// quorum watchers, applied-object cache and per-cluster memory).
+/// Every 10 s: refreshes member gauges. Deleted clusters are forgotten on their delete
+/// event ([`forget`]); this also forgets those whose delete event was missed (deleted
+/// while the watch re-listed), so memory stays bounded.
 fn spawn_janitor(
     store: kube::runtime::reflector::Store<ZookeeperCluster>,
     ctx: Arc<Context>,
@@ -97,13 +107,33 @@ fn spawn_janitor(
             ctx.applied.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
-            let uids = store.state().iter().filter_map(|c| c.uid()).collect();
-            ctx.retain_uids(&uids);
+            let uids: std::collections::HashSet<String> =
+                store.state().iter().filter_map(|c| c.uid()).collect();
+            if let Err(error) = ctx.memory.retain(|uid| uids.contains(uid)) {
+                tracing::error!(%error, "cannot forget deleted clusters");
+            }
             ctx.notifier.retain(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
         }
     })
+}
+
+/// A cluster's delete event: everything the operator remembers about it goes (its
+/// memory by uid, its quorum watcher, applied-object cache and notifier state).
+pub fn forget(ctx: &Arc<Context>, cluster: &ZookeeperCluster) {
+    let (namespace, name) = (cluster.namespace().unwrap_or_default(), cluster.name_any());
+    if let Some(uid) = cluster.uid()
+        && let Err(error) = ctx.memory.forget(&uid)
+    {
+        tracing::error!(%error, cluster = %name, "cannot forget a deleted cluster");
+    }
+    ctx.applied
+        .retain_clusters(|ns, n| !(ns == namespace && n == name));
+    ctx.notifier.forget(&namespace, &name);
+    let key = ObjectRef::from_obj(cluster);
+    let ctx = ctx.clone();
+    tokio::spawn(async move { ctx.quorum.forget(&key).await });
 }
 
 /// Runs the controller until `shutdown` resolves.
@@ -169,6 +199,7 @@ pub async fn run(
     // the controller's own runner already waits on it, so a second waiter can sleep forever.
     let (reader, writer) = reflector::store();
     let synced = ready.clone();
+    let forgetting = ctx.clone();
     let clusters = reflector(
         writer,
         watcher(
@@ -177,10 +208,10 @@ pub async fn run(
         ),
     )
     .default_backoff()
-    .inspect(move |event| {
-        if matches!(event, Ok(watcher::Event::InitDone)) {
-            synced.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
+    .inspect(move |event| match event {
+        Ok(watcher::Event::InitDone) => synced.store(true, std::sync::atomic::Ordering::SeqCst),
+        Ok(watcher::Event::Delete(cluster)) => forget(&forgetting, cluster),
+        _ => {}
     })
     .applied_objects();
     let mut controller = Controller::for_stream(clusters, reader)

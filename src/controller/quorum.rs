@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc;
 
+use super::memory::Poisoned;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::{CLIENT_PORT, myid, pod_ordinal};
 use crate::health::{
@@ -52,18 +53,16 @@ impl QuorumWatchers {
         cluster: &ZookeeperCluster,
         replicas: i32,
         pods: &[Pod],
-    ) -> Option<EnsembleAssessment> {
+    ) -> Result<Option<EnsembleAssessment>, Poisoned> {
         let key = ObjectRef::from_obj(cluster);
         let name = cluster.name_any();
         let members = endpoints(&name, replicas, pods);
         let views = pod_views(&name, replicas, pods);
-        let Ok(mut clusters) = self.clusters.lock() else {
-            return None;
-        };
+        let mut clusters = self.clusters.lock().map_err(|_| Poisoned)?;
         // Nothing to talk to yet (pods without IPs): an assessment of no members would
         // only say "no quorum" about an ensemble that has not started.
         if members.is_empty() && !clusters.contains_key(&key) {
-            return None;
+            return Ok(None);
         }
         let watched = clusters.entry(key.clone()).or_insert_with(|| {
             let watcher = EnsembleWatcher::spawn(members.clone(), self.config.clone());
@@ -83,29 +82,49 @@ impl QuorumWatchers {
             watched.watcher.set_pods(views.clone());
             watched.pods = views;
         }
-        watched.watcher.current()
+        Ok(watched.watcher.current())
     }
 
     /// The transitions from the assessment told last to `current` (the one this pass
-    /// reports, with the members a scale-down removed marked), each told once.
+    /// reports, with the members a scale-down removed marked). Reading them marks
+    /// nothing: [`Self::mark_told`] does, once they were told, so a pass that fails
+    /// before telling them (a failed apply) leaves them for the next pass.
     pub fn untold(
         &self,
         cluster: &ZookeeperCluster,
         current: &EnsembleAssessment,
-    ) -> Vec<Transition> {
+    ) -> Result<Vec<Transition>, Poisoned> {
         let key = ObjectRef::from_obj(cluster);
-        let Ok(mut clusters) = self.clusters.lock() else {
-            return Vec::new();
+        let clusters = self.clusters.lock().map_err(|_| Poisoned)?;
+        let Some(watched) = clusters.get(&key) else {
+            return Ok(Vec::new());
         };
-        let Some(watched) = clusters.get_mut(&key) else {
-            return Vec::new();
-        };
-        let told = match &watched.told {
+        Ok(match &watched.told {
             Some(previous) if previous.same_health(current) => Vec::new(),
             previous => transitions(previous.as_ref(), current),
-        };
-        watched.told = Some(current.clone());
-        told
+        })
+    }
+
+    /// `current`'s transitions were told as Events.
+    pub fn mark_told(
+        &self,
+        cluster: &ZookeeperCluster,
+        current: &EnsembleAssessment,
+    ) -> Result<(), Poisoned> {
+        let key = ObjectRef::from_obj(cluster);
+        let mut clusters = self.clusters.lock().map_err(|_| Poisoned)?;
+        if let Some(watched) = clusters.get_mut(&key) {
+            watched.told = Some(current.clone());
+        }
+        Ok(())
+    }
+
+    /// Stops watching a deleted cluster.
+    pub async fn forget(&self, key: &ObjectRef<ZookeeperCluster>) {
+        let stopped = self.clusters.lock().ok().and_then(|mut c| c.remove(key));
+        if let Some(watched) = stopped {
+            watched.watcher.shutdown().await;
+        }
     }
 
     /// Stops watching clusters for which `keep` is false (deleted clusters).
@@ -225,5 +244,58 @@ pub fn pod_view(pod: &Pod) -> PodView {
         ready: is_pod_ready(pod),
         container: container_state,
         restart_count: container.map_or(0, |c| u32::try_from(c.restart_count).unwrap_or(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::PodStatus;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+    use crate::health::{MemberObservation, Thresholds, assess};
+
+    fn pod(name: &str, ip: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            status: Some(PodStatus {
+                pod_ip: Some(ip.into()),
+                ..PodStatus::default()
+            }),
+            ..Pod::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn transitions_stay_untold_until_they_are_told() {
+        let (watchers, _triggers) = QuorumWatchers::new(WatcherConfig::default());
+        let cluster = crate::validate::tests::cluster("replicas: 1");
+        // A documentation address (TEST-NET-1): nothing answers, nothing is disturbed.
+        let pods = [pod("zk-0", "192.0.2.1")];
+        watchers.observe(&cluster, 1, &pods).expect("not poisoned");
+        let down = assess(
+            &[MemberObservation::new(1, "zk-0", "192.0.2.1:2181")],
+            &Thresholds::default(),
+        );
+        let first = watchers.untold(&cluster, &down).expect("not poisoned");
+        assert!(!first.is_empty(), "a member down is a transition");
+        // The pass failed before telling them (a failed apply): the next pass gets the
+        // same transitions again, not nothing.
+        assert_eq!(
+            watchers.untold(&cluster, &down).expect("not poisoned"),
+            first
+        );
+        watchers.mark_told(&cluster, &down).expect("not poisoned");
+        assert!(
+            watchers
+                .untold(&cluster, &down)
+                .expect("not poisoned")
+                .is_empty()
+        );
+        watchers.forget(&ObjectRef::from_obj(&cluster)).await;
+        assert_eq!(watchers.count(), 0);
     }
 }

@@ -8,14 +8,15 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams};
 use kube::{Resource, ResourceExt};
 
+use super::act::{ActError, Result};
 use super::context::Context;
-use super::error::{Error, Result};
 use super::events;
 use super::member_pod::{delete_incarnation, gone_is_fine};
 use super::quorum::pod_views;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::pod_ordinal;
 use crate::build::statefulset::DATA_VOLUME;
+use crate::controller::arbitrate::Underway;
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::{
     Decision, RecoveryHistory, RecoveryPolicy, corrupt_data, decide, decide_reset, exhausted,
@@ -23,7 +24,6 @@ use crate::recovery::{
 };
 use crate::status::{RecoveryReport, notices::Notice};
 use crate::telemetry::ClusterLabels;
-use crate::underway::Underway;
 use crate::validate::ValidCluster;
 
 /// One pass of recovery, decided but not yet acted on.
@@ -226,8 +226,7 @@ pub async fn act(
                 .inc();
         }
     }
-    tell(ctx, cluster, valid, &plan.decision).await;
-    Ok(())
+    tell(ctx, cluster, valid, &plan.decision).await
 }
 
 async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<()> {
@@ -237,7 +236,7 @@ async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<(
         let claims: Api<PersistentVolumeClaim> =
             Api::namespaced(ctx.client.clone(), &valid.namespace);
         gone_is_fine(claims.delete(claim, &DeleteParams::default()).await).map_err(|source| {
-            Error::Restart {
+            ActError::Restart {
                 what: format!("volume claim {claim}"),
                 source,
             }
@@ -246,22 +245,27 @@ async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<(
     tracing::info!(cluster = %valid.name, pod = %delete.pod, "restarting member");
     delete_incarnation(&ctx.client, &valid.namespace, &delete.pod, &delete.uid)
         .await
-        .map_err(|source| Error::Restart {
+        .map_err(|source| ActError::Restart {
             what: format!("pod {}", delete.pod),
             source,
         })
 }
 
-async fn tell(ctx: &Context, cluster: &ZookeeperCluster, valid: &ValidCluster, d: &Decision) {
+async fn tell(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    d: &Decision,
+) -> Result<()> {
     let uid = cluster.meta().uid.clone().unwrap_or_default();
     let Some(reason) = d.event_reason() else {
-        ctx.first_telling(&uid, None);
-        return;
+        ctx.first_telling(&uid, None)?;
+        return Ok(());
     };
     let message = d.message();
     tracing::info!(cluster = %valid.name, reason, %message, "recovery decision");
-    if !ctx.first_telling(&uid, Some((reason.to_string(), message.clone()))) {
-        return;
+    if !ctx.first_telling(&uid, Some((reason.to_string(), message.clone())))? {
+        return Ok(());
     }
     let warning = !matches!(d, Decision::Restart { .. } | Decision::ResetData { .. });
     let related = d
@@ -273,4 +277,5 @@ async fn tell(ctx: &Context, cluster: &ZookeeperCluster, valid: &ValidCluster, d
         message,
     };
     events::publish_related(ctx, cluster, &notice, related).await;
+    Ok(())
 }

@@ -1,15 +1,16 @@
 //! PVC retention, enforced by the operator so it works on every server version:
 //! `whenDeleted: Delete` makes the cluster an owner of its PVCs (garbage collection removes
-//! them with it); `whenScaled: Delete` removes the PVCs of members scaled away.
+//! them with it); `whenScaled: Delete` removes the PVCs of members scaled away. Planned
+//! (pure, from the gathered claims) and acted on separately.
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use super::error::{Error, Result};
+use super::act::ActError;
 use crate::api::RetentionPolicy;
-use crate::build::labels::{APP_NAME, INSTANCE_LABEL, NAME_LABEL, owner_reference, pod_name};
+use crate::build::labels::{owner_reference, pod_name};
 use crate::build::statefulset::DATA_VOLUME;
 use crate::validate::ValidCluster;
 
@@ -20,39 +21,41 @@ pub fn claim_ordinal(cluster: &str, claim: &str) -> Option<i32> {
         .and_then(|ordinal| ordinal.parse().ok())
 }
 
-pub async fn enforce(
-    api: &Api<PersistentVolumeClaim>,
+/// One change to a member claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimChange {
+    /// The member was scaled away: its claim goes (`whenScaled: Delete`).
+    Delete(String),
+    /// The claim's owner references, with or without the cluster (`whenDeleted`).
+    SetOwners {
+        claim: String,
+        owners: Vec<OwnerReference>,
+        delete_with_cluster: bool,
+    },
+}
+
+/// Pure: the changes retention wants. `replicas`: every ordinal below it is a member the
+/// StatefulSet runs (or is about to stop running), whose claim stays.
+pub fn plan(
     cluster: &ValidCluster,
+    claims: &[PersistentVolumeClaim],
     pods: &[Pod],
-) -> Result<()> {
-    let selector = format!("{NAME_LABEL}={APP_NAME},{INSTANCE_LABEL}={}", cluster.name);
-    let claims = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|source| Error::Fetch {
-            what: "PersistentVolumeClaim list".into(),
-            source,
-        })?
-        .items;
+    replicas: i32,
+) -> Vec<ClaimChange> {
     let retention = cluster.spec.storage.retention;
     let owner = owner_reference(cluster);
-    for claim in &claims {
+    let mut changes = Vec::new();
+    for claim in claims {
         let name = claim.name_any();
         let Some(ordinal) = claim_ordinal(&cluster.name, &name) else {
             continue;
         };
-        let scaled_away = ordinal >= cluster.spec.replicas
+        let scaled_away = ordinal >= replicas
             && !pods
                 .iter()
                 .any(|p| p.name_any() == pod_name(&cluster.name, ordinal));
         if scaled_away && retention.when_scaled == RetentionPolicy::Delete {
-            api.delete(&name, &DeleteParams::background())
-                .await
-                .map_err(|source| Error::Delete {
-                    what: format!("PersistentVolumeClaim {name}"),
-                    source,
-                })?;
-            tracing::info!(claim = %name, "deleted the PVC of a member scaled away");
+            changes.push(ClaimChange::Delete(name));
             continue;
         }
         let owners = claim.owner_references();
@@ -71,14 +74,46 @@ pub async fn enforce(
                     ..owner.clone()
                 });
             }
-            let patch = json!({"metadata": {"ownerReferences": updated}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(|source| Error::Apply {
-                    what: format!("PersistentVolumeClaim {name}"),
-                    source,
-                })?;
-            tracing::info!(claim = %name, delete_with_cluster = wanted, "updated PVC retention");
+            changes.push(ClaimChange::SetOwners {
+                claim: name,
+                owners: updated,
+                delete_with_cluster: wanted,
+            });
+        }
+    }
+    changes
+}
+
+/// Act: issues the planned changes.
+pub async fn enforce(
+    api: &Api<PersistentVolumeClaim>,
+    changes: &[ClaimChange],
+) -> Result<(), ActError> {
+    for change in changes {
+        match change {
+            ClaimChange::Delete(name) => {
+                api.delete(name, &DeleteParams::background())
+                    .await
+                    .map_err(|source| ActError::Delete {
+                        what: format!("PersistentVolumeClaim {name}"),
+                        source,
+                    })?;
+                tracing::info!(claim = %name, "deleted the PVC of a member scaled away");
+            }
+            ClaimChange::SetOwners {
+                claim,
+                owners,
+                delete_with_cluster,
+            } => {
+                let patch = json!({"metadata": {"ownerReferences": owners}});
+                api.patch(claim, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|source| ActError::Apply {
+                        what: format!("PersistentVolumeClaim {claim}"),
+                        source,
+                    })?;
+                tracing::info!(%claim, delete_with_cluster, "updated PVC retention");
+            }
         }
     }
     Ok(())
@@ -86,12 +121,76 @@ pub async fn enforce(
 
 #[cfg(test)]
 mod tests {
-    use super::claim_ordinal;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+    use crate::validate::validate;
+
+    fn valid(replicas: i32) -> ValidCluster {
+        let c = crate::validate::tests::cluster(&format!(
+            "replicas: {replicas}\nstorage:\n  retention:\n    whenScaled: Delete"
+        ));
+        validate(&c).expect("valid")
+    }
+
+    fn claim(name: &str) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            ..PersistentVolumeClaim::default()
+        }
+    }
+
+    fn pod(name: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            ..Pod::default()
+        }
+    }
 
     #[test]
     fn claim_ordinals() {
         assert_eq!(claim_ordinal("zk", "data-zk-4"), Some(4));
         assert_eq!(claim_ordinal("zk", "data-zk-extra-4"), None);
         assert_eq!(claim_ordinal("zk", "logs-zk-1"), None);
+    }
+
+    #[test]
+    fn a_member_that_still_votes_keeps_its_claim_while_its_pod_is_away() {
+        // 5 -> 3, one member at a time: the StatefulSet still runs 4 (member 4, ordinal
+        // 3, still votes) and zk-3's pod was just evicted.
+        let cluster = valid(3);
+        let name = cluster.name.clone();
+        let claims: Vec<_> = (0..5).map(|o| claim(&format!("data-{name}-{o}"))).collect();
+        let pods: Vec<_> = (0..3).map(|o| pod(&format!("{name}-{o}"))).collect();
+        let deleted: Vec<_> = plan(&cluster, &claims, &pods, 4)
+            .into_iter()
+            .filter_map(|c| match c {
+                ClaimChange::Delete(name) => Some(name),
+                ClaimChange::SetOwners { .. } => None,
+            })
+            .collect();
+        assert_eq!(deleted, vec![format!("data-{name}-4")]);
+    }
+
+    #[test]
+    fn claims_of_members_scaled_away_go_and_owners_follow_the_policy() {
+        let cluster = valid(3);
+        let name = cluster.name.clone();
+        let claims = vec![
+            claim(&format!("data-{name}-0")),
+            claim(&format!("data-{name}-3")),
+        ];
+        let pods = vec![pod(&format!("{name}-0"))];
+        let changes = plan(&cluster, &claims, &pods, 3);
+        assert_eq!(changes, vec![ClaimChange::Delete(format!("data-{name}-3"))]);
+        // A pod still running beyond the replicas keeps its claim.
+        let pods = vec![pod(&format!("{name}-0")), pod(&format!("{name}-3"))];
+        assert!(plan(&cluster, &claims, &pods, 3).is_empty());
     }
 }

@@ -9,13 +9,15 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::{Resource, ResourceExt};
 
+use super::act::{ActError, Result};
 use super::context::Context;
-use super::error::{Error, Result};
 use super::events;
 use super::member_pod::delete_incarnation;
+use super::memory::Poisoned;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::{myid, pod_ordinal};
 use crate::build::statefulset::{CONFIG_HASH_ANNOTATION, CONTAINER};
+use crate::controller::arbitrate::Underway;
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::unix;
 use crate::rollout::{
@@ -24,7 +26,6 @@ use crate::rollout::{
 };
 use crate::status::is_pod_ready;
 use crate::status::notices::Notice;
-use crate::underway::Underway;
 use crate::validate::ValidCluster;
 
 /// Event reasons: each step (member and role, so the leader-last order shows), a stall,
@@ -104,7 +105,7 @@ pub async fn inputs(
     statefulset: Option<&StatefulSet>,
     pods: &[Pod],
     assessment: Option<&EnsembleAssessment>,
-) -> RolloutInputs {
+) -> std::result::Result<RolloutInputs, Poisoned> {
     let template = statefulset
         .and_then(|s| s.spec.as_ref())
         .map(|s| &s.template);
@@ -131,7 +132,7 @@ pub async fn inputs(
         .and_then(|s| s.update_revision.clone());
     let uid = cluster.meta().uid.clone().unwrap_or_default();
     let cached = cluster.status.as_ref().and_then(|s| s.rollout.clone());
-    let state = newest(cached, ctx.written_rollout(&uid));
+    let state = newest(cached, ctx.written_rollout(&uid)?);
     let mut inputs = RolloutInputs {
         pods: member_pods,
         update_revision,
@@ -144,7 +145,7 @@ pub async fn inputs(
     if due && let Some(leader) = assessment.and_then(leader_address) {
         inputs.synced_followers = synced_followers(leader).await;
     }
-    inputs
+    Ok(inputs)
 }
 
 /// Pure: the roll's plan for this pass.
@@ -248,7 +249,7 @@ pub async fn act(
     plan: &RolloutPlan,
 ) -> Result<()> {
     let uid = cluster.meta().uid.clone().unwrap_or_default();
-    ctx.remember_rollout(&uid, plan.state.clone());
+    ctx.remember_rollout(&uid, plan.state.clone())?;
     match &plan.decision {
         RolloutDecision::Restart(step) => {
             let message = format!("restarting {}", step.describe());
@@ -271,7 +272,7 @@ pub async fn act(
                 STALLED.to_string(),
                 format!("{}@{}", step.pod, step.started),
             );
-            if ctx.first_roll_telling(&uid, told) {
+            if ctx.first_roll_telling(&uid, told)? {
                 let notice = Notice {
                     warning: true,
                     reason: STALLED.into(),
@@ -301,7 +302,7 @@ pub async fn act(
 async fn delete(ctx: &Context, valid: &ValidCluster, pod: &str, uid: &str) -> Result<()> {
     delete_incarnation(&ctx.client, &valid.namespace, pod, uid)
         .await
-        .map_err(|source| Error::Roll {
+        .map_err(|source| ActError::Roll {
             what: format!("pod {pod}"),
             source,
         })

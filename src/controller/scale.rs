@@ -5,12 +5,13 @@
 //! nothing about a step needs persisting.
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 
 use super::context::Context;
 use super::events;
+use super::memory::Poisoned;
 use crate::api::{PROGRESSING, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::Membership;
 use crate::build::config::member_spec;
@@ -31,9 +32,9 @@ pub const SCALING: &str = "Scaling";
 /// A joiner syncing or a reconfig committing changes no pod and no health: look again soon.
 const STEP_REQUEUE: Duration = Duration::from_secs(2);
 const BLOCKED_REQUEUE: Duration = Duration::from_secs(10);
-/// A lost reply is confirmed from the committed config within about 10 s.
-const CONFIRM_ATTEMPTS: u32 = 5;
-const CONFIRM_PAUSE: Duration = Duration::from_secs(2);
+/// A lost reply is looked for in the committed config for this long (a new leader takes
+/// over meanwhile); passes come every [`STEP_REQUEUE`] while a step is under way.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(10);
 
 /// The StatefulSet's replicas as applied last, if it exists.
 pub fn statefulset_replicas(statefulset: Option<&StatefulSet>) -> Option<u64> {
@@ -197,7 +198,9 @@ pub fn requeue(plan: &ScalePlan) -> Option<Duration> {
 /// Act: the one reconfig of this pass, if the step is one. Pod count changes need nothing
 /// here: the StatefulSet was applied with the planned replicas. A failed reconfig is a
 /// Warning Event with its reason and is tried again next pass (the plan is re-read from
-/// the committed config, so a change that did commit is never sent twice).
+/// the committed config, so a change that did commit is never sent twice). A lost reply
+/// is remembered, not waited for: a later pass reads the committed config and tells the
+/// outcome ([`outcome`]).
 pub async fn act(
     ctx: &Context,
     cluster: &ZookeeperCluster,
@@ -205,77 +208,26 @@ pub async fn act(
     plan: &ScalePlan,
     password: &str,
     assessment: Option<&EnsembleAssessment>,
-) {
+) -> Result<(), Poisoned> {
     let Some(step) = &plan.step else {
-        return;
+        return Ok(());
     };
-    let outcome = match step {
-        ScaleStep::AddMember { member, version } => {
-            let Some(addr) = address(assessment, None) else {
-                return;
-            };
-            let spec = member_spec(valid, *member);
-            let result = async {
-                let mut client =
-                    ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-                let result = client.add_participant(&spec, *version).await;
-                client.close().await;
-                result
-            }
-            .await;
-            result.map(|config| (MEMBER_ADDED, added_message(*member, &config)))
-        }
-        ScaleStep::RemoveMember {
-            member,
-            version,
-            via,
-            leader,
-        } => {
-            let Some(addr) = address(assessment, Some(*via)) else {
-                return;
-            };
-            let result = async {
-                let mut client =
-                    ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-                let result = client.remove(*member, *version).await;
-                client.close().await;
-                result
-            }
-            .await;
-            result.map(|config| (MEMBER_REMOVED, removed_message(*member, *leader, &config)))
-        }
-        _ => return,
+    let Some(outcome) = reconfig(valid, step, password, assessment).await else {
+        return Ok(());
     };
     let notice = match outcome {
-        Ok((reason, message)) => {
-            tracing::info!(cluster = %valid.name, %message, "membership changed");
-            Notice {
-                warning: false,
-                reason: reason.into(),
-                message,
-            }
+        Ok(config) => {
+            let notice = committed_notice(step, &config);
+            tracing::info!(cluster = %valid.name, message = %notice.message, "membership changed");
+            notice
         }
         // The reply was lost (the leader moved and the member we asked dropped its
-        // clients): the committed config tells whether it happened.
+        // clients): the committed config tells whether it happened, next pass.
         Err(ReconfigError::OutcomeUnknown(error)) => {
-            tracing::info!(cluster = %valid.name, %error, step = %step.describe(), "reconfig outcome unknown; re-reading");
-            let Some(config) = confirm(password, assessment, step).await else {
-                // Not (yet) visible: the next pass re-reads and re-decides.
-                return;
-            };
-            let member = step.member();
-            match step {
-                ScaleStep::RemoveMember { leader, .. } => Notice {
-                    warning: false,
-                    reason: MEMBER_REMOVED.into(),
-                    message: removed_message(member, *leader, &config),
-                },
-                _ => Notice {
-                    warning: false,
-                    reason: MEMBER_ADDED.into(),
-                    message: added_message(member, &config),
-                },
-            }
+            tracing::info!(cluster = %valid.name, %error, step = %step.describe(), "reconfig outcome unknown; re-read next pass");
+            return ctx.memory.with(&valid.uid, |m| {
+                m.reconfig_unknown = Some((step.clone(), Instant::now()))
+            });
         }
         Err(error) => {
             tracing::warn!(cluster = %valid.name, %error, step = %step.describe(), "reconfig failed");
@@ -286,55 +238,106 @@ pub async fn act(
             }
         }
     };
-    // About the member's pod, so each member's Event stands on its own (the recorder
-    // folds Events with the same reason and object into one series).
-    let ordinal = i32::try_from(step.member().saturating_sub(1)).unwrap_or(i32::MAX);
-    let related = events::pod_ref(valid, pod_name(&valid.name, ordinal));
-    events::publish_related(ctx, cluster, &notice, Some(related)).await;
+    tell(ctx, cluster, valid, step, &notice).await;
+    Ok(())
 }
 
-/// After a lost reply: the committed config once it shows the step done, re-read from
-/// the members a few times while a new leader takes over; `None` if it does not.
-async fn confirm(
+/// Sends the step's reconfig; `None` when the step is none or no member to send it to.
+async fn reconfig(
+    valid: &ValidCluster,
+    step: &ScaleStep,
     password: &str,
     assessment: Option<&EnsembleAssessment>,
-    step: &ScaleStep,
-) -> Option<DynamicConfig> {
-    let member = step.member();
-    let wanted = matches!(step, ScaleStep::AddMember { .. });
-    for _ in 0..CONFIRM_ATTEMPTS {
-        tokio::time::sleep(CONFIRM_PAUSE).await;
-        // A removal is read back from the member that stays (the removed one may be the
-        // old leader, with the old config).
-        let config = match step {
-            ScaleStep::RemoveMember { via, .. } => match address(assessment, Some(*via)) {
-                Some(addr) => read_config(addr, password).await.ok(),
-                None => None,
-            },
-            _ => committed(password, assessment).await,
+) -> Option<Result<DynamicConfig, ReconfigError>> {
+    // An addition goes to the leader, a removal to a member that stays.
+    let (via, add) = match step {
+        ScaleStep::AddMember { member, .. } => (None, Some(member_spec(valid, *member))),
+        ScaleStep::RemoveMember { via, .. } => (Some(*via), None),
+        _ => return None,
+    };
+    let addr = address(assessment, via)?;
+    let version = match step {
+        ScaleStep::AddMember { version, .. } | ScaleStep::RemoveMember { version, .. } => *version,
+        _ => return None,
+    };
+    let result = async {
+        let mut client =
+            ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
+        let result = match &add {
+            Some(spec) => client.add_participant(spec, version).await,
+            None => client.remove(step.member(), version).await,
         };
-        if let Some(config) = config
-            && config.participants().contains(&member) == wanted
-        {
-            return Some(config);
-        }
+        client.close().await;
+        result
     }
-    None
+    .await;
+    Some(result)
+}
+
+/// After a lost reply: once the committed config shows the step done, its Event is told
+/// and the step forgotten; not shown within [`CONFIRM_WITHIN`], it is forgotten (the
+/// plan, re-read from the committed config, decides again).
+pub async fn outcome(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    unknown: Option<&(ScaleStep, Instant)>,
+    committed: Option<&DynamicConfig>,
+) -> Result<(), Poisoned> {
+    let Some((step, since)) = unknown else {
+        return Ok(());
+    };
+    let done = committed.filter(|c| {
+        c.participants().contains(&step.member()) == matches!(step, ScaleStep::AddMember { .. })
+    });
+    if let Some(config) = done {
+        tell(ctx, cluster, valid, step, &committed_notice(step, config)).await;
+    } else if since.elapsed() < CONFIRM_WITHIN {
+        return Ok(());
+    }
+    ctx.memory.with(&valid.uid, |m| m.reconfig_unknown = None)
+}
+
+/// The Event of a committed step.
+fn committed_notice(step: &ScaleStep, config: &DynamicConfig) -> Notice {
+    let member = step.member();
+    let (reason, message) = match step {
+        ScaleStep::RemoveMember { leader, .. } => {
+            (MEMBER_REMOVED, removed_message(member, *leader, config))
+        }
+        _ => (MEMBER_ADDED, added_message(member, config)),
+    };
+    Notice {
+        warning: false,
+        reason: reason.into(),
+        message,
+    }
+}
+
+/// About the member's pod, so each member's Event stands on its own (the recorder
+/// folds Events with the same reason and object into one series).
+async fn tell(
+    ctx: &Context,
+    cluster: &ZookeeperCluster,
+    valid: &ValidCluster,
+    step: &ScaleStep,
+    notice: &Notice,
+) {
+    let ordinal = i32::try_from(step.member().saturating_sub(1)).unwrap_or(i32::MAX);
+    let related = events::pod_ref(valid, pod_name(&valid.name, ordinal));
+    events::publish_related(ctx, cluster, notice, Some(related)).await;
 }
 
 /// Before a scale-down's pod goes, a write through the leader of the remaining members
 /// must commit: the new membership is proven to take writes before the old member's
-/// pod (and maybe its volume) is gone. Any other plan passes unchanged.
-pub async fn confirm_removal(
-    plan: ScalePlan,
+/// pod (and maybe its volume) is gone. `Err(why)` holds the removal.
+pub async fn write_check(
     password: &str,
     assessment: Option<&EnsembleAssessment>,
-) -> ScalePlan {
-    let Some(ScaleStep::RemovePod { member }) = plan.step else {
-        return plan;
-    };
+    member: MemberId,
+) -> Result<(), String> {
     let Some(addr) = address(assessment, None) else {
-        return plan.hold_removal("no leader to write through".into());
+        return Err("no leader to write through".into());
     };
     let result = async {
         let mut client =
@@ -349,9 +352,9 @@ pub async fn confirm_removal(
     match result {
         Ok(zxid) => {
             tracing::info!(member, zxid = %format!("{zxid:x}"), "a write committed without the removed member");
-            plan
+            Ok(())
         }
-        Err(error) => plan.hold_removal(error.to_string()),
+        Err(error) => Err(error.to_string()),
     }
 }
 

@@ -1,14 +1,15 @@
-//! The super-user Secret's I/O: read it by name, create it once if absent. Never updated
-//! or regenerated: running members were started with its digest. So once known, the
-//! password is kept in memory for the cluster (by uid) and the Secret read again only
+//! The super-user Secret: read by name (gather), created once if absent (act). Never
+//! updated or regenerated: running members were started with its digest. So once known,
+//! the password is kept in memory for the cluster (by uid) and the Secret read again only
 //! every [`REREAD`], which still recreates it within that time if someone deletes it.
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
+use super::act::ActError;
 use super::context::Context;
-use super::error::{Error, Result};
+use super::gather::GatherError;
 use crate::build::super_secret::{password, super_secret, super_secret_name};
 use crate::notify::SecretString;
 use crate::validate::ValidCluster;
@@ -17,52 +18,83 @@ use crate::zk::digest::generate_password;
 /// How long a password read from the Secret is used without reading it again.
 pub const REREAD: Duration = Duration::from_secs(300);
 
-/// The super-user password, creating the Secret first if it does not exist. Runs before
-/// the StatefulSet is applied: its pods need the digest to start.
-pub async fn ensure(ctx: &Context, valid: &ValidCluster) -> Result<String> {
-    let known = ctx.super_passwords.lock().ok().and_then(|m| {
-        m.get(&valid.uid)
-            .filter(|(_, read)| read.elapsed() < REREAD)
-            .map(|(p, _)| p.expose().to_string())
-    });
-    if let Some(password) = known {
-        return Ok(password);
-    }
-    let password = read_or_create(ctx, valid).await?;
-    if let Ok(mut m) = ctx.super_passwords.lock() {
-        m.insert(
-            valid.uid.clone(),
-            (SecretString::new(password.clone()), Instant::now()),
-        );
-    }
-    Ok(password)
+/// The password for this pass; `create`: the Secret does not exist yet and act creates
+/// it with this (freshly generated) password before the StatefulSet is applied.
+pub struct SuperPassword {
+    password: SecretString,
+    pub create: bool,
 }
 
-async fn read_or_create(ctx: &Context, valid: &ValidCluster) -> Result<String> {
+impl SuperPassword {
+    pub fn expose(&self) -> &str {
+        self.password.expose()
+    }
+}
+
+/// Gather: the password, from memory, the Secret, or generated when there is none.
+pub async fn read(ctx: &Context, valid: &ValidCluster) -> Result<SuperPassword, GatherError> {
+    if let Some(password) = ctx.super_password(&valid.uid, REREAD)? {
+        return Ok(SuperPassword {
+            password,
+            create: false,
+        });
+    }
     let name = super_secret_name(&valid.name);
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-    let fetch = |source| Error::Fetch {
-        what: format!("Secret {name}"),
-        source,
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|source| GatherError::Fetch {
+            what: format!("Secret {name}"),
+            source,
+        })?;
+    let Some(existing) = existing else {
+        let generated = generate_password().map_err(|_| GatherError::SuperSecret(name))?;
+        return Ok(SuperPassword {
+            password: SecretString::new(generated),
+            create: true,
+        });
     };
-    if let Some(existing) = api.get_opt(&name).await.map_err(fetch)? {
-        return password(&existing).ok_or_else(|| Error::SuperSecret(name.clone()));
-    }
-    let generated = generate_password().map_err(|_| Error::SuperSecret(name.clone()))?;
+    let known = password(&existing).ok_or(GatherError::SuperSecret(name))?;
+    ctx.remember_super_password(&valid.uid, SecretString::new(known.clone()), Instant::now())?;
+    Ok(SuperPassword {
+        password: SecretString::new(known),
+        create: false,
+    })
+}
+
+/// Act: creates the Secret with the generated password. Runs before the StatefulSet is
+/// applied: its pods need the digest to start.
+pub async fn create(
+    ctx: &Context,
+    valid: &ValidCluster,
+    password: &SuperPassword,
+) -> Result<(), ActError> {
+    let name = super_secret_name(&valid.name);
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &valid.namespace);
     match api
-        .create(&PostParams::default(), &super_secret(valid, &generated))
+        .create(
+            &PostParams::default(),
+            &super_secret(valid, password.expose()),
+        )
         .await
     {
         Ok(_) => {
             tracing::info!(cluster = %valid.name, secret = %name, "created the super-user Secret");
-            Ok(generated)
+            ctx.remember_super_password(
+                &valid.uid,
+                SecretString::new(password.expose().to_string()),
+                Instant::now(),
+            )?;
+            Ok(())
         }
-        // Another operator instance created it first: theirs is the one the pods use.
+        // Another operator instance created it first: theirs is the one the pods get
+        // (they read the digest from the Secret); the next pass reads its password.
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            let existing = api.get(&name).await.map_err(fetch)?;
-            password(&existing).ok_or_else(|| Error::SuperSecret(name.clone()))
+            tracing::info!(cluster = %valid.name, secret = %name, "the super-user Secret was created by another instance");
+            Ok(())
         }
-        Err(source) => Err(Error::Apply {
+        Err(source) => Err(ActError::Apply {
             what: format!("Secret {name}"),
             source,
         }),

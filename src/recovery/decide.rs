@@ -8,8 +8,8 @@ use super::history::{MemberHistory, RecoveryHistory, at, unix};
 use super::policy::RecoveryPolicy;
 use super::safety;
 use super::view::{MemberView, members_of};
+use crate::controller::arbitrate::Underway;
 use crate::health::{EnsembleAssessment, MemberId, PodView, Role};
-use crate::underway::Underway;
 
 /// Decides what to do for one cluster. Pure: same inputs, same decision. Call
 /// [`super::observe`] first so the "since" timestamps include this observation.

@@ -3,10 +3,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::controller::arbitrate::Underway;
 use crate::health::{
     ContainerState, EnsembleAssessment, MemberAssessment, MemberId, PodView, Role,
 };
-use crate::underway::Underway;
 
 const T0: u64 = 1_000_000;
 

@@ -1,6 +1,6 @@
 //! The planner's inputs, flattened from pods, the StatefulSet and the assessment.
+use crate::controller::arbitrate::Underway;
 use crate::health::{EnsembleAssessment, MemberId};
-use crate::underway::Underway;
 
 /// One member's pod, as the planner needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

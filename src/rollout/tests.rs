@@ -1,8 +1,8 @@
 //! Unit tests of the roll planner on small hand-built ensembles: one per rule, a full
 //! simulated roll, and an exhaustive sweep of member health for the safety rules.
 use super::*;
+use crate::controller::arbitrate::Underway;
 use crate::health::{EnsembleAssessment, MemberAssessment, MemberId, Role};
-use crate::underway::Underway;
 
 const T0: u64 = 1_000_000;
 const TIMEOUT: u64 = 600;
