@@ -2,12 +2,14 @@
 mod crd;
 mod notifications;
 mod recovery;
+mod recovery_state;
 mod rollout;
 mod spec;
 mod status;
 
 pub use crd::{CrdError, crd_yaml, strip_cel_validations};
 pub use notifications::*;
+pub use recovery_state::*;
 pub use rollout::*;
 pub use spec::*;
 pub use status::*;

@@ -5,9 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::AlertsStatus;
-use crate::recovery::RecoveryHistory;
-use crate::rollout::RolloutState;
+use super::{AlertsStatus, RecoveryHistory, RolloutState};
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

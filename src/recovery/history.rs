@@ -1,63 +1,15 @@
-//! What recovery remembers between reconciles and across operator restarts.
-//!
-//! Small and serializable so the controller can persist it (in the cluster's status or
-//! an annotation). Timestamps are whole seconds since the Unix epoch: compact, exact
-//! under a round trip, and no clock is read here.
+//! What recovery remembers between reconciles and across operator restarts: the
+//! persisted shapes are `crate::api::{RecoveryHistory, MemberHistory}` (in the cluster's
+//! status); the policy's reading and updating of them lives here. Timestamps are whole
+//! seconds since the Unix epoch: compact, exact under a round trip, and no clock is read
+//! here.
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::policy::RecoveryPolicy;
 use super::view::members_of;
+pub use crate::api::{MemberHistory, RecoveryHistory};
 use crate::health::{EnsembleAssessment, MemberId, PodView};
-
-/// Recovery state of one cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RecoveryHistory {
-    /// By myid. The schema says string keys: JSON object keys are strings, and
-    /// Kubernetes rejects the `patternProperties` an integer key would produce.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(with = "BTreeMap<String, MemberHistory>")]
-    pub members: BTreeMap<MemberId, MemberHistory>,
-    /// Since when the ensemble has had no leader (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leaderless_since: Option<u64>,
-}
-
-/// Recovery state of one member.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MemberHistory {
-    /// Restarts within the policy window, oldest first (unix seconds).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub restarts: Vec<u64>,
-    /// The last restart, kept after it leaves the window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_restart: Option<u64>,
-    /// The pod deleted by the last restart (its uid), so a controller that restarts
-    /// between persisting the decision and deleting the pod can tell whether the delete
-    /// still has to be issued: see [`RecoveryHistory::restart_unconfirmed`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incarnation: Option<String>,
-    /// The member was seen gone (pod missing, container not running or unreachable)
-    /// since the last restart: the old process stopped, so "serving" now means the new
-    /// one serves, not the one being deleted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub gone_since_restart: bool,
-    /// The new process was seen back
-    /// ([`super::view::MemberView::back_after_restart`]): the restart is over. Remembered
-    /// so that a later failure of the same member counts as a new fault instead of
-    /// holding every restart until the old one times out.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub landed: bool,
-    /// First seen unhealthy (not serving, not Ready or container not running); cleared
-    /// once healthy again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failing_since: Option<u64>,
-}
 
 impl MemberHistory {
     fn is_empty(&self) -> bool {
