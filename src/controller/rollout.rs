@@ -2,7 +2,6 @@
 //! inputs (pods, the StatefulSet's update revision, a fresh `mntr` from the leader) ->
 //! plan (pure) -> the status persists the step -> act (delete the pod, uid precondition)
 //! -> tell each step as an Event once.
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -40,7 +39,6 @@ const REVISION_LABEL: &str = "controller-revision-hash";
 /// that waits on something else (blocked, stalled) is looked at less often.
 const STEP_REQUEUE: Duration = Duration::from_secs(2);
 const WAIT_REQUEUE: Duration = Duration::from_secs(10);
-const MNTR_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The roll's view of this pass, gathered before recovery plans (which must know whether
 /// a roll step is in flight).
@@ -66,6 +64,19 @@ impl RolloutInputs {
             assessment,
             synced_followers: self.synced_followers,
             waiting_for,
+        }
+    }
+
+    /// A roll is under way or due: the leader's synced count is worth asking for.
+    pub fn due(&self) -> bool {
+        self.state.is_some() || !outdated(&self.observation(None, None)).is_empty()
+    }
+
+    /// The leader's own count of synced followers, asked this pass.
+    pub fn with_synced_followers(self, synced_followers: Option<u64>) -> Self {
+        Self {
+            synced_followers,
+            ..self
         }
     }
 
@@ -96,15 +107,14 @@ pub fn requeue(plan: &RolloutPlan) -> Option<Duration> {
     }
 }
 
-/// Fetch/observe: the roll's inputs. Asks the leader for `mntr` only when a roll is
-/// under way or due, so a settled cluster costs nothing extra.
-pub async fn inputs(
+/// The roll's inputs from what gather read; gather adds the leader's synced count when
+/// [`RolloutInputs::due`] (a roll under way or due), so a settled cluster costs nothing.
+pub fn inputs(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     statefulset: Option<&StatefulSet>,
     pods: &[Pod],
-    assessment: Option<&EnsembleAssessment>,
 ) -> std::result::Result<RolloutInputs, Poisoned> {
     let template = statefulset
         .and_then(|s| s.spec.as_ref())
@@ -133,19 +143,14 @@ pub async fn inputs(
     let uid = cluster.meta().uid.clone().unwrap_or_default();
     let cached = cluster.status.as_ref().and_then(|s| s.rollout.clone());
     let state = newest(cached, ctx.written_rollout(&uid)?);
-    let mut inputs = RolloutInputs {
+    Ok(RolloutInputs {
         pods: member_pods,
         update_revision,
         replicas: usize::try_from(valid.spec.replicas).unwrap_or(0),
         synced_followers: None,
         state,
         timeout: valid.spec.rollout.step_timeout_seconds(),
-    };
-    let due = inputs.state.is_some() || !outdated(&inputs.observation(None, None)).is_empty();
-    if due && let Some(leader) = assessment.and_then(leader_address) {
-        inputs.synced_followers = synced_followers(leader).await;
-    }
-    Ok(inputs)
+    })
 }
 
 /// Pure: the roll's plan for this pass.
@@ -217,27 +222,6 @@ fn member_pod(
         running,
         terminating: pod.metadata.deletion_timestamp.is_some(),
     })
-}
-
-fn leader_address(assessment: &EnsembleAssessment) -> Option<SocketAddr> {
-    let leader = assessment.member(assessment.leader?)?;
-    leader.address.parse().ok()
-}
-
-/// The leader's own count of synced followers, asked now: the watcher polls `mntr`
-/// rarely, and a count from before the restart would call an absent follower synced.
-async fn synced_followers(leader: SocketAddr) -> Option<u64> {
-    let client = crate::zk::FourLetterClient::new(
-        leader,
-        crate::zk::ProbeLimits::with_timeout(MNTR_TIMEOUT),
-    );
-    match client.mntr().await {
-        Ok(mntr) => mntr.synced_followers,
-        Err(error) => {
-            tracing::debug!(%leader, %error, "mntr of the leader");
-            None
-        }
-    }
 }
 
 /// Issues the plan's delete (after the status persisted the step) and tells the step,

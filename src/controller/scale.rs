@@ -16,7 +16,7 @@ use crate::api::{PROGRESSING, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::Membership;
 use crate::build::config::member_spec;
 use crate::build::labels::pod_name;
-use crate::health::{EnsembleAssessment, MemberId, Role};
+use crate::health::{EnsembleAssessment, MemberId};
 use crate::scale::{
     ScaleBlock, ScaleObservation, ScalePlan, ScaleStep, leaving, plan as plan_scale,
 };
@@ -100,44 +100,6 @@ fn current_replicas(
     } else {
         Some(live)
     }
-}
-
-/// The committed membership, asked of the leader (it has every committed change), else of
-/// any serving member. `None` when no member answers.
-pub async fn committed(
-    password: &str,
-    assessment: Option<&EnsembleAssessment>,
-) -> Option<DynamicConfig> {
-    let assessment = assessment?;
-    let mut candidates: Vec<SocketAddr> = Vec::new();
-    let serving = |m: &&crate::health::MemberAssessment| {
-        m.serving && matches!(m.role, Role::Leader | Role::Follower)
-    };
-    if let Some(leader) = assessment.leader.and_then(|id| assessment.member(id)) {
-        candidates.extend(leader.address.parse::<SocketAddr>().ok());
-    }
-    candidates.extend(
-        assessment
-            .members
-            .iter()
-            .filter(serving)
-            .filter_map(|m| m.address.parse::<SocketAddr>().ok()),
-    );
-    for addr in candidates {
-        match read_config(addr, password).await {
-            Ok(config) => return Some(config),
-            Err(error) => tracing::debug!(%addr, %error, "cannot read the committed membership"),
-        }
-    }
-    None
-}
-
-async fn read_config(addr: SocketAddr, password: &str) -> Result<DynamicConfig, ReconfigError> {
-    let mut client = ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-    let config = client.get_config().await;
-    // Closed rather than left to expire: this runs at every pass of a scale.
-    client.close().await;
-    config
 }
 
 /// Pure: the plan for this pass. While a roll or recovery restart is in flight (`busy`)
@@ -328,38 +290,11 @@ async fn tell(
     events::publish_related(ctx, cluster, notice, Some(related)).await;
 }
 
-/// Before a scale-down's pod goes, a write through the leader of the remaining members
-/// must commit: the new membership is proven to take writes before the old member's
-/// pod (and maybe its volume) is gone. `Err(why)` holds the removal.
-pub async fn write_check(
-    password: &str,
-    assessment: Option<&EnsembleAssessment>,
-    member: MemberId,
-) -> Result<(), String> {
-    let Some(addr) = address(assessment, None) else {
-        return Err("no leader to write through".into());
-    };
-    let result = async {
-        let mut client =
-            ReconfigClient::connect(addr, password, ReconfigOptions::default()).await?;
-        let result = client
-            .write_check(&format!("member {member} left the ensemble"))
-            .await;
-        client.close().await;
-        result
-    }
-    .await;
-    match result {
-        Ok(zxid) => {
-            tracing::info!(member, zxid = %format!("{zxid:x}"), "a write committed without the removed member");
-            Ok(())
-        }
-        Err(error) => Err(error.to_string()),
-    }
-}
-
 /// `via` if given (a member that stays), else the leader (a follower would forward).
-fn address(assessment: Option<&EnsembleAssessment>, via: Option<MemberId>) -> Option<SocketAddr> {
+pub(super) fn address(
+    assessment: Option<&EnsembleAssessment>,
+    via: Option<MemberId>,
+) -> Option<SocketAddr> {
     let a = assessment?;
     let id = via.or(a.leader)?;
     a.member(id)?.address.parse().ok()

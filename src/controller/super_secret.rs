@@ -1,7 +1,8 @@
-//! The super-user Secret: read by name (gather), created once if absent (act). Never
-//! updated or regenerated: running members were started with its digest. So once known,
-//! the password is kept in memory for the cluster (by uid) and the Secret read again only
-//! every [`REREAD`], which still recreates it within that time if someone deletes it.
+//! The super-user Secret: read by name (`gather::secret`), created once if absent (here,
+//! in act). Never updated or regenerated: running members were started with its digest.
+//! So once known, the password is kept in memory for the cluster (by uid) and the Secret
+//! read again only every [`REREAD`], which still recreates it within that time if
+//! someone deletes it.
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
@@ -9,11 +10,9 @@ use kube::api::{Api, PostParams};
 
 use super::act::ActError;
 use super::context::Context;
-use super::gather::GatherError;
-use crate::build::super_secret::{password, super_secret, super_secret_name};
+use crate::build::super_secret::{super_secret, super_secret_name};
 use crate::notify::SecretString;
 use crate::validate::ValidCluster;
-use crate::zk::digest::generate_password;
 
 /// How long a password read from the Secret is used without reading it again.
 pub const REREAD: Duration = Duration::from_secs(300);
@@ -26,41 +25,13 @@ pub struct SuperPassword {
 }
 
 impl SuperPassword {
+    pub fn new(password: SecretString, create: bool) -> Self {
+        Self { password, create }
+    }
+
     pub fn expose(&self) -> &str {
         self.password.expose()
     }
-}
-
-/// Gather: the password, from memory, the Secret, or generated when there is none.
-pub async fn read(ctx: &Context, valid: &ValidCluster) -> Result<SuperPassword, GatherError> {
-    if let Some(password) = ctx.super_password(&valid.uid, REREAD)? {
-        return Ok(SuperPassword {
-            password,
-            create: false,
-        });
-    }
-    let name = super_secret_name(&valid.name);
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-    let existing = api
-        .get_opt(&name)
-        .await
-        .map_err(|source| GatherError::Fetch {
-            what: format!("Secret {name}"),
-            source,
-        })?;
-    let Some(existing) = existing else {
-        let generated = generate_password().map_err(|_| GatherError::SuperSecret(name))?;
-        return Ok(SuperPassword {
-            password: SecretString::new(generated),
-            create: true,
-        });
-    };
-    let known = password(&existing).ok_or(GatherError::SuperSecret(name))?;
-    ctx.remember_super_password(&valid.uid, SecretString::new(known.clone()), Instant::now())?;
-    Ok(SuperPassword {
-        password: SecretString::new(known),
-        create: false,
-    })
 }
 
 /// Act: creates the Secret with the generated password. Runs before the StatefulSet is

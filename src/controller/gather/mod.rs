@@ -8,12 +8,15 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 
+mod secret;
+mod zookeeper;
+
 use super::context::Context;
 use super::memory::Poisoned;
 use super::plan;
 use super::rollout::{self, RolloutInputs};
 use super::scale;
-use super::super_secret::{self, SuperPassword};
+use super::super_secret::SuperPassword;
 use crate::api::{StorageMode, ZookeeperCluster};
 use crate::build::labels::{APP_NAME, INSTANCE_LABEL, NAME_LABEL, owned_selector};
 use crate::health::{EnsembleAssessment, Transition, with_leaving};
@@ -103,7 +106,7 @@ pub async fn world(
     valid: &ValidCluster,
     live: Option<StatefulSet>,
 ) -> Result<World> {
-    let password = super_secret::read(ctx, valid).await?;
+    let password = secret::read(ctx, valid).await?;
     let pods = list::<Pod>(ctx, valid, &owned_selector(&valid.name), "Pod list").await?;
     let claims = match valid.spec.storage.mode {
         StorageMode::Persistent => {
@@ -116,7 +119,7 @@ pub async fn world(
     let probed = ctx.quorum.observe(cluster, watched, &pods)?;
     let committed_needed = scale::needs_committed(valid, live.as_ref(), cluster.status.as_ref());
     let committed = if committed_needed {
-        scale::committed(password.expose(), probed.as_ref()).await
+        zookeeper::committed(password.expose(), probed.as_ref()).await
     } else {
         None
     };
@@ -126,15 +129,15 @@ pub async fn world(
         Some(a) => ctx.quorum.untold(cluster, a)?,
         None => Vec::new(),
     };
-    let roll = rollout::inputs(
-        ctx,
-        cluster,
-        valid,
-        live.as_ref(),
-        &pods,
-        assessment.as_ref(),
-    )
-    .await?;
+    let roll = rollout::inputs(ctx, cluster, valid, live.as_ref(), &pods)?;
+    let leader = assessment.as_ref().and_then(zookeeper::leader_address);
+    let roll = match leader {
+        Some(leader) if roll.due() => {
+            let synced = zookeeper::synced_followers(leader).await;
+            roll.with_synced_followers(synced)
+        }
+        _ => roll,
+    };
     let mut world = World {
         recovery_written: ctx.written_recovery(&valid.uid)?,
         reconfig_unknown: ctx.memory.get(&valid.uid)?.and_then(|m| m.reconfig_unknown),
@@ -166,7 +169,8 @@ async fn removal_proof(
     let Some(ScaleStep::RemovePod { member }) = scale.step else {
         return None;
     };
-    Some(scale::write_check(world.password.expose(), world.assessment.as_ref(), member).await)
+    let password = world.password.expose();
+    Some(zookeeper::write_check(password, world.assessment.as_ref(), member).await)
 }
 
 async fn list<K>(ctx: &Context, valid: &ValidCluster, selector: &str, what: &str) -> Result<Vec<K>>
