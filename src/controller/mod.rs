@@ -136,6 +136,76 @@ pub fn forget(ctx: &Arc<Context>, cluster: &ZookeeperCluster) {
     tokio::spawn(async move { ctx.quorum.forget(&key).await });
 }
 
+/// ConfigMaps, Services and PDBs trigger their owner's reconcile and fill the stores the
+/// apply step reads (one watch each, not a list per reconcile).
+#[allow(clippy::type_complexity)]
+fn owned_watches(
+    client: &Client,
+    scope: &Scope,
+    server: ServerCapabilities,
+    owned: &watcher::Config,
+) -> (
+    caches::OwnedCaches,
+    impl futures::Stream<Item = Result<ConfigMap, watcher::Error>> + Send + 'static,
+    impl futures::Stream<Item = Result<Service, watcher::Error>> + Send + 'static,
+    Option<
+        impl futures::Stream<Item = Result<PodDisruptionBudget, watcher::Error>> + Send + 'static,
+    >,
+) {
+    let (config_maps, config_map_events) = caches::reflect(
+        api::<ConfigMap>(client, scope),
+        owned.clone(),
+        caches::strip_data,
+    );
+    let (services, service_events) = caches::reflect(
+        api::<Service>(client, scope),
+        owned.clone(),
+        caches::keep_body,
+    );
+    let (pdbs, pdb_events) = if server.policy_v1 {
+        let (store, events) = caches::reflect(
+            api::<PodDisruptionBudget>(client, scope),
+            owned.clone(),
+            caches::keep_body,
+        );
+        (Some(store), Some(events))
+    } else {
+        (None, None)
+    };
+    let caches = caches::OwnedCaches {
+        config_maps,
+        services,
+        pdbs,
+    };
+    (caches, config_map_events, service_events, pdb_events)
+}
+
+/// The cluster watch, built here rather than by Controller::new so that readiness can
+/// follow its first complete list (InitDone) and delete events reach [`forget`].
+/// Store::wait_until_ready must not be used for readiness: in kube-runtime 5 it wakes
+/// only the most recent of concurrent waiters, and the controller's own runner already
+/// waits on it, so a second waiter can sleep forever.
+fn cluster_watch(
+    api: Api<ZookeeperCluster>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
+    ctx: &Arc<Context>,
+) -> (
+    kube::runtime::reflector::Store<ZookeeperCluster>,
+    impl futures::Stream<Item = Result<ZookeeperCluster, watcher::Error>> + Send + 'static,
+) {
+    let (reader, writer) = reflector::store();
+    let ctx = ctx.clone();
+    let clusters = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .inspect(move |event| match event {
+            Ok(watcher::Event::InitDone) => ready.store(true, std::sync::atomic::Ordering::SeqCst),
+            Ok(watcher::Event::Delete(cluster)) => forget(&ctx, cluster),
+            _ => {}
+        })
+        .applied_objects();
+    (reader, clusters)
+}
+
 /// Runs the controller until `shutdown` resolves.
 pub async fn run(
     client: Client,
@@ -157,28 +227,8 @@ pub async fn run(
     let notifier =
         notifications::Notifier::new(client.clone(), deliverer, settings.default_receivers);
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
-    // ConfigMaps, Services and PDBs trigger their owner's reconcile and fill the stores
-    // the apply step reads (one watch each, not a list per reconcile).
-    let (config_maps, config_map_events) = caches::reflect(
-        api::<ConfigMap>(&client, &scope),
-        owned.clone(),
-        caches::strip_data,
-    );
-    let (services, service_events) = caches::reflect(
-        api::<Service>(&client, &scope),
-        owned.clone(),
-        caches::keep_body,
-    );
-    let (pdbs, pdb_events) = if server.policy_v1 {
-        let (store, events) = caches::reflect(
-            api::<PodDisruptionBudget>(&client, &scope),
-            owned.clone(),
-            caches::keep_body,
-        );
-        (Some(store), Some(events))
-    } else {
-        (None, None)
-    };
+    let (owned_caches, config_map_events, service_events, pdb_events) =
+        owned_watches(&client, &scope, server, &owned);
     let ctx = Arc::new(Context::new(
         client.clone(),
         recorder,
@@ -186,34 +236,10 @@ pub async fn run(
         server,
         quorum,
         notifier,
-        caches::OwnedCaches {
-            config_maps,
-            services,
-            pdbs,
-        },
+        owned_caches,
     ));
 
-    // The cluster watch is built here rather than by Controller::new so that readiness can
-    // follow its first complete list (InitDone). Store::wait_until_ready must not be used
-    // for that: in kube-runtime 5 it wakes only the most recent of concurrent waiters, and
-    // the controller's own runner already waits on it, so a second waiter can sleep forever.
-    let (reader, writer) = reflector::store();
-    let synced = ready.clone();
-    let forgetting = ctx.clone();
-    let clusters = reflector(
-        writer,
-        watcher(
-            api::<ZookeeperCluster>(&client, &scope),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .inspect(move |event| match event {
-        Ok(watcher::Event::InitDone) => synced.store(true, std::sync::atomic::Ordering::SeqCst),
-        Ok(watcher::Event::Delete(cluster)) => forget(&forgetting, cluster),
-        _ => {}
-    })
-    .applied_objects();
+    let (reader, clusters) = cluster_watch(api::<ZookeeperCluster>(&client, &scope), ready, &ctx);
     let mut controller = Controller::for_stream(clusters, reader)
         .owns(api::<StatefulSet>(&client, &scope), owned.clone())
         .owns_stream(service_events)
@@ -231,8 +257,7 @@ pub async fn run(
         rx.recv().await.map(|key| (key, rx))
     });
     controller = controller.reconcile_on(health_changes);
-    let store = controller.store();
-    let janitor = spawn_janitor(store.clone(), ctx.clone());
+    let janitor = spawn_janitor(controller.store(), ctx.clone());
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

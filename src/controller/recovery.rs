@@ -17,7 +17,7 @@ use crate::api::ZookeeperCluster;
 use crate::build::labels::pod_ordinal;
 use crate::build::statefulset::DATA_VOLUME;
 use crate::controller::arbitrate::Underway;
-use crate::health::{EnsembleAssessment, MemberId};
+use crate::health::{EnsembleAssessment, MemberId, PodView};
 use crate::recovery::{
     Decision, RecoveryHistory, RecoveryPolicy, corrupt_data, decide, decide_reset, exhausted,
     merged, next_check, observe, record_restart, yielding,
@@ -78,26 +78,59 @@ pub fn plan(
     let previous = merged(&cached, written);
     let mut history = observe(&previous, assessment, &views, now);
     let corrupt = corrupt_members(&valid.name, &live, &policy);
-    // Members still starting for the first time are not failed members: until the
-    // ensemble has been Available once, recovery does nothing.
-    let decision = if crate::status::forming(cluster.status.as_ref()) {
-        // Thresholds start counting once it has formed, not while members boot.
-        for member in history.members.values_mut() {
-            member.failing_since = None;
-        }
-        Decision::None
-    } else {
-        decide_reset(&policy, &history, assessment, &views, &corrupt, now)
-            .unwrap_or_else(|| decide(&policy, &history, assessment, &views, now))
-    };
+    let decision = decide_now(
+        &policy,
+        cluster,
+        &mut history,
+        assessment,
+        &views,
+        &corrupt,
+        now,
+    );
     // While a roll or scale step is in flight its member is down on purpose: report only.
     let decision = match underway {
         Some(underway) => yielding(decision, underway),
         None => decision,
     };
+    let (history, deletes) = deletes(&policy, history, &decision, &live, underway, now);
+    Some(summarize(
+        &policy, history, assessment, &views, decision, deletes, now,
+    ))
+}
 
+/// This pass's decision before any yielding. Members still starting for the first time
+/// are not failed members: until the ensemble has been Available once, recovery does
+/// nothing (and its thresholds start counting once it has formed, not while members boot).
+fn decide_now(
+    policy: &RecoveryPolicy,
+    cluster: &ZookeeperCluster,
+    history: &mut RecoveryHistory,
+    assessment: &EnsembleAssessment,
+    views: &BTreeMap<MemberId, PodView>,
+    corrupt: &BTreeSet<MemberId>,
+    now: SystemTime,
+) -> Decision {
+    if crate::status::forming(cluster.status.as_ref()) {
+        for member in history.members.values_mut() {
+            member.failing_since = None;
+        }
+        return Decision::None;
+    }
+    decide_reset(policy, history, assessment, views, corrupt, now)
+        .unwrap_or_else(|| decide(policy, history, assessment, views, now))
+}
+
+/// The deletes to issue, with this pass's restart recorded in the history.
+fn deletes(
+    policy: &RecoveryPolicy,
+    mut history: RecoveryHistory,
+    decision: &Decision,
+    live: &[Pod],
+    underway: Option<&Underway>,
+    now: SystemTime,
+) -> (RecoveryHistory, Vec<Delete>) {
     let mut deletes = Vec::new();
-    let target = match &decision {
+    let target = match decision {
         Decision::Restart { member, pod, .. } => Some((*member, pod, None)),
         Decision::ResetData { member, pod, .. } => {
             Some((*member, pod, Some(format!("{DATA_VOLUME}-{pod}"))))
@@ -109,7 +142,7 @@ pub fn plan(
             .iter()
             .find(|p| p.metadata.name.as_deref() == Some(pod.as_str()))
             .and_then(|p| p.metadata.uid.clone());
-        history = record_restart(&policy, &history, member, uid.clone(), now);
+        history = record_restart(policy, &history, member, uid.clone(), now);
         if let Some(uid) = uid {
             deletes.push(Delete {
                 pod: pod.clone(),
@@ -118,31 +151,43 @@ pub fn plan(
             });
         }
     } else if policy.enabled && !policy.paused && underway.is_none() {
-        deletes.extend(unconfirmed(&history, &live));
+        deletes.extend(unconfirmed(&history, live));
     }
+    (history, deletes)
+}
 
+/// The plan with what the status and the notifier need from the history.
+fn summarize(
+    policy: &RecoveryPolicy,
+    history: RecoveryHistory,
+    assessment: &EnsembleAssessment,
+    views: &BTreeMap<MemberId, PodView>,
+    decision: Decision,
+    deletes: Vec<Delete>,
+    now: SystemTime,
+) -> RecoveryPlan {
     let recent: BTreeMap<MemberId, usize> = history
         .members
         .iter()
         .map(|(id, m)| (*id, m.recent_restarts(policy.window, now)))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let requeue = next_check(&policy, &history, now)
+    let requeue = next_check(policy, &history, now)
         .and_then(|t| t.duration_since(now).ok())
         .map(|d| d.max(Duration::from_secs(1)));
     let restarting: BTreeSet<MemberId> = history
         .members
         .iter()
-        .filter(|(_, m)| m.in_flight_until(&policy, now).is_some())
+        .filter(|(_, m)| m.in_flight_until(policy, now).is_some())
         .map(|(id, _)| *id)
         .collect();
-    let exhausted = exhausted(&policy, &history, assessment, &views, now)
+    let exhausted = exhausted(policy, &history, assessment, views, now)
         .into_iter()
         // Not while its last restart may still help: the same moment the decision (and
         // its Event) says so.
         .filter(|id| !restarting.contains(id))
         .collect();
-    Some(RecoveryPlan {
+    RecoveryPlan {
         restarting,
         report: RecoveryReport {
             exhausted,
@@ -152,7 +197,7 @@ pub fn plan(
         decision,
         deletes,
         requeue,
-    })
+    }
 }
 
 /// Restarts recorded whose pod (same uid) still lives and is not terminating: the
