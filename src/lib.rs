@@ -1,8 +1,11 @@
 //! A Kubernetes operator for Apache ZooKeeper.
 //!
-//! The reconcile is a pipeline and the modules follow it:
-//! `api` (types) -> `build` (pure desired objects) -> `controller` (fetch, apply, status),
-//! with `zk` (wire protocol) and `health` (pure assessment) feeding quorum health.
+//! One reconcile pass (`controller::reconcile`) reads top to bottom in five stages:
+//! **gather** (every read of the cluster and of ZooKeeper) -> **plan** (pure: `validate`,
+//! `build`, and the `scale`, `recovery` and `rollout` planners) -> **arbitrate** (pure:
+//! which member change may act) -> **act** (the writes) -> **report** (`status`, Events,
+//! metrics, `alerts` and `notify`). `api` holds the persisted shapes; `zk` (wire
+//! protocol), `observe` (member watchers) and `health` (pure assessment) feed gather.
 pub mod alerts;
 pub mod api;
 pub mod build;
