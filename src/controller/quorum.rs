@@ -19,6 +19,9 @@ use crate::health::{
 use crate::observe::{EnsembleWatcher, MemberEndpoint, WatcherConfig};
 use crate::status::is_pod_ready;
 
+/// Health triggers waiting for the controller; beyond this the forwarders wait.
+const TRIGGER_BACKLOG: usize = 256;
+
 struct Watched {
     watcher: EnsembleWatcher,
     members: Vec<MemberEndpoint>,
@@ -29,16 +32,14 @@ struct Watched {
 
 pub struct QuorumWatchers {
     config: WatcherConfig,
-    trigger: mpsc::UnboundedSender<ObjectRef<ZookeeperCluster>>,
+    trigger: mpsc::Sender<ObjectRef<ZookeeperCluster>>,
     clusters: Mutex<HashMap<ObjectRef<ZookeeperCluster>, Watched>>,
 }
 
 impl QuorumWatchers {
     /// Returns the registry and the stream of clusters whose health changed.
-    pub fn new(
-        config: WatcherConfig,
-    ) -> (Self, mpsc::UnboundedReceiver<ObjectRef<ZookeeperCluster>>) {
-        let (trigger, triggered) = mpsc::unbounded_channel();
+    pub fn new(config: WatcherConfig) -> (Self, mpsc::Receiver<ObjectRef<ZookeeperCluster>>) {
+        let (trigger, triggered) = mpsc::channel(TRIGGER_BACKLOG);
         let registry = Self {
             config,
             trigger,
@@ -161,16 +162,18 @@ impl QuorumWatchers {
     }
 }
 
-/// Forwards the watcher's health changes as reconcile triggers.
+/// Forwards the watcher's health changes as reconcile triggers. A full channel makes the
+/// forwarder wait, and the changes it misses meanwhile fold into one (the watch keeps
+/// only the latest): the backlog is bounded by the number of clusters, not by time.
 fn spawn_trigger(
     watcher: &EnsembleWatcher,
     key: ObjectRef<ZookeeperCluster>,
-    trigger: mpsc::UnboundedSender<ObjectRef<ZookeeperCluster>>,
+    trigger: mpsc::Sender<ObjectRef<ZookeeperCluster>>,
 ) {
     let mut changes = watcher.subscribe();
     tokio::spawn(async move {
         while changes.changed().await.is_ok() {
-            if trigger.send(key.clone()).is_err() {
+            if trigger.send(key.clone()).await.is_err() {
                 break;
             }
         }
