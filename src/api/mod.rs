@@ -4,6 +4,7 @@ mod notifications;
 mod recovery;
 mod recovery_state;
 mod rollout;
+mod scale;
 mod spec;
 mod status;
 
@@ -11,5 +12,6 @@ pub use crd::{CrdError, crd_yaml, strip_cel_validations};
 pub use notifications::*;
 pub use recovery_state::*;
 pub use rollout::*;
+pub use scale::*;
 pub use spec::*;
 pub use status::*;

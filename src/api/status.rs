@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{AlertsStatus, RecoveryHistory, RolloutState};
+use super::{AlertsStatus, RecoveryHistory, RolloutState, ScaleStatus};
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +45,10 @@ pub struct ZookeeperClusterStatus {
     /// neither restarts a member twice nor forgets where it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutState>,
+    /// The membership change in progress or waiting to start. Kept here so an operator
+    /// restarted mid-change, or a spec made invalid and fixed meanwhile, resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleStatus>,
     /// Alerts for this cluster: firing and pending counts, undelivered notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsStatus>,

@@ -77,11 +77,18 @@ pub fn needs_committed(
     u64::try_from(valid.spec.replicas).ok() != Some(current) || scaling(status)
 }
 
-/// The last status said a scale step was under way or waiting (`Scaling*` reasons).
+/// The last status said a scale step was under way or waiting: `status.scale`, or the
+/// `Scaling*` condition reason a status written before `status.scale` existed carries.
 fn scaling(status: Option<&ZookeeperClusterStatus>) -> bool {
-    status
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == PROGRESSING))
-        .is_some_and(|c| c.reason.starts_with(SCALING))
+    let Some(status) = status else {
+        return false;
+    };
+    status.scale.is_some()
+        || status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == PROGRESSING)
+            .is_some_and(|c| c.reason.starts_with(SCALING))
 }
 
 /// The replicas the planner starts from. Settled (no scale under way, the spec already
@@ -424,6 +431,43 @@ mod tests {
         let settled = cluster(5, Some(1), "Reconciled");
         let quiet = plan(&settled, &valid, Some(&sts(5)), None, false, None, false);
         assert_eq!(quiet.blocked, None);
+    }
+
+    #[test]
+    fn an_invalid_edit_reverted_mid_grow_keeps_the_step() {
+        // 3 -> 5: the 5th pod runs and waits to be added when someone makes the spec
+        // invalid; the invalid status says nothing about scaling in its conditions.
+        let mut c = cluster(5, Some(1), SCALING);
+        let valid = validate(&c).expect("valid");
+        let plan = plan(&c, &valid, Some(&sts(5)), None, true, None, false);
+        let scaling = crate::status::compute(
+            c.status.as_ref(),
+            &valid,
+            crate::status::Observed {
+                statefulset: Some(&sts(5)),
+                pods: &[],
+                quorum: None,
+                recovery: None,
+                rollout: None,
+                scale: Some(&plan),
+            },
+            "2026-12-07T12:00:00Z",
+        );
+        assert!(scaling.scale.is_some(), "{scaling:?}");
+        let error = crate::validate::ValidationError::InvalidSpec(Vec::new());
+        let invalid =
+            crate::status::invalid(Some(&scaling), Some(2), &error, "2026-12-07T12:00:01Z");
+        assert!(
+            invalid
+                .conditions
+                .iter()
+                .all(|c| !c.reason.starts_with(SCALING))
+        );
+        // Reverted (generation 3): the committed membership is still asked for, so the
+        // joiner is added rather than the cluster taken as settled.
+        c.status = Some(invalid);
+        c.metadata.generation = Some(3);
+        assert!(needs_committed(&valid, Some(&sts(5)), c.status.as_ref()));
     }
 
     #[test]

@@ -207,6 +207,10 @@ pub fn compute(
             Some(r) => r.state.clone(),
             None => previous.and_then(|p| p.rollout.clone()),
         },
+        scale: match observed.scale {
+            Some(plan) => scale_status(plan),
+            None => previous.and_then(|p| p.scale.clone()),
+        },
         recovery: match observed.recovery {
             Some(r) => r.persisted(),
             None => previous.and_then(|p| p.recovery.clone()),
@@ -357,6 +361,19 @@ fn scale_progressing(plan: &crate::scale::ScalePlan) -> Option<Verdict> {
     plan.blocked
         .as_ref()
         .map(|b| Verdict::new(PROGRESSING, false, b.reason(), b.describe()))
+}
+
+/// `status.scale`: the step under way or why none starts; `None` when settled.
+fn scale_status(plan: &crate::scale::ScalePlan) -> Option<crate::api::ScaleStatus> {
+    let step = match (&plan.step, &plan.blocked) {
+        (Some(step), _) => step.describe(),
+        (None, Some(blocked)) => blocked.describe(),
+        (None, None) => return None,
+    };
+    Some(crate::api::ScaleStatus {
+        replicas: i32::try_from(plan.replicas).unwrap_or(i32::MAX),
+        step,
+    })
 }
 
 /// Why the StatefulSet is still moving, or `None` when it is settled.
