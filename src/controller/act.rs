@@ -11,6 +11,7 @@ use kube::api::Api;
 use super::apply::sync_kind;
 use super::caches;
 use super::context::Context;
+use super::events::Told;
 use super::gather::World;
 use super::memory::Poisoned;
 use super::plan::Plan;
@@ -96,25 +97,28 @@ pub async fn objects(
 }
 
 /// The member actions, in arbitration's order: at most one of them changes a member.
+/// Their Events go to `told` as each is done, for report to tell even when a later one
+/// fails.
 pub async fn member_change(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     world: &World,
     plan: &Plan,
+    told: &mut Vec<Told>,
 ) -> Result<()> {
     if let Some(recovery) = &plan.recovery {
         ctx.remember_recovery(&valid.uid, recovery.report.history.clone())?;
-        recovery::act(ctx, cluster, valid, recovery).await?;
+        recovery::act(ctx, cluster, valid, recovery, told).await?;
     }
-    rollout::act(ctx, cluster, valid, &plan.roll).await?;
+    rollout::act(ctx, cluster, valid, &plan.roll, told).await?;
     scale::act(
         ctx,
-        cluster,
         valid,
         &plan.scale,
         world.password.expose(),
         world.assessment.as_ref(),
+        told,
     )
     .await?;
     Ok(())

@@ -34,6 +34,21 @@ pub async fn tell_transitions(
     }
 }
 
+/// An Event decided by act (what it did to a member), told by report.
+#[derive(Debug, Clone)]
+pub struct Told {
+    pub notice: Notice,
+    /// The member's pod, so Events about different members stay apart.
+    pub related: Option<ObjectReference>,
+}
+
+/// Tells act's Events, in the order act decided them.
+pub async fn tell_all(ctx: &Context, cluster: &ZookeeperCluster, told: &[Told]) {
+    for t in told {
+        publish_related(ctx, cluster, &t.notice, t.related.clone()).await;
+    }
+}
+
 /// A member's pod as an Event's related object.
 pub fn pod_ref(valid: &ValidCluster, name: String) -> ObjectReference {
     ObjectReference {

@@ -11,7 +11,8 @@
 //!    member change.
 //! 5. **report** (`report.rs`): Events, gauges, notifications and the status (patched
 //!    only when it changed), persisted before act's member change so an operator that
-//!    stops in between finds the restart recorded and re-issues the same delete.
+//!    stops in between finds the restart recorded and re-issues the same delete; then
+//!    the Events of what the member change did.
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -89,6 +90,9 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     report::transitions(ctx, cluster, &valid, &world).await?;
     let notifications =
         report::status(ctx, cluster, &valid, &world, &plan, statefulset.as_ref()).await?;
-    act::member_change(ctx, cluster, &valid, &world, &plan).await?;
+    let mut told = Vec::new();
+    let acted = act::member_change(ctx, cluster, &valid, &world, &plan, &mut told).await;
+    report::member_events(ctx, cluster, &told).await;
+    acted?;
     Ok(report::requeue(&plan, notifications))
 }

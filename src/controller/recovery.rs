@@ -10,7 +10,7 @@ use kube::{Resource, ResourceExt};
 
 use super::act::{ActError, Result};
 use super::context::Context;
-use super::events;
+use super::events::{self, Told};
 use super::member_pod::{delete_incarnation, gone_is_fine};
 use super::quorum::pod_views;
 use crate::api::ZookeeperCluster;
@@ -247,13 +247,14 @@ fn corrupt_members(cluster: &str, pods: &[Pod], policy: &RecoveryPolicy) -> BTre
         .collect()
 }
 
-/// Issues the plan's deletes (after the status persisted the history) and tells the
-/// decision as an Event, once per distinct decision.
+/// Issues the plan's deletes (after the status persisted the history); the decision goes
+/// to `told` as an Event, once per distinct decision.
 pub async fn act(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     plan: &RecoveryPlan,
+    told: &mut Vec<Told>,
 ) -> Result<()> {
     let decided = matches!(
         plan.decision,
@@ -271,7 +272,8 @@ pub async fn act(
                 .inc();
         }
     }
-    tell(ctx, cluster, valid, &plan.decision).await
+    told.extend(tell(ctx, cluster, valid, &plan.decision)?);
+    Ok(())
 }
 
 async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<()> {
@@ -296,21 +298,22 @@ async fn issue(ctx: &Context, valid: &ValidCluster, delete: &Delete) -> Result<(
         })
 }
 
-async fn tell(
+/// The decision's Event, once per distinct decision.
+fn tell(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     d: &Decision,
-) -> Result<()> {
+) -> Result<Option<Told>> {
     let uid = cluster.meta().uid.clone().unwrap_or_default();
     let Some(reason) = d.event_reason() else {
         ctx.first_telling(&uid, None)?;
-        return Ok(());
+        return Ok(None);
     };
     let message = d.message();
     tracing::info!(cluster = %valid.name, reason, %message, "recovery decision");
     if !ctx.first_telling(&uid, Some((reason.to_string(), message.clone())))? {
-        return Ok(());
+        return Ok(None);
     }
     let warning = !matches!(d, Decision::Restart { .. } | Decision::ResetData { .. });
     let related = d
@@ -321,6 +324,5 @@ async fn tell(
         reason: reason.to_string(),
         message,
     };
-    events::publish_related(ctx, cluster, &notice, related).await;
-    Ok(())
+    Ok(Some(Told { notice, related }))
 }

@@ -12,7 +12,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::context::Context;
-use super::events;
+use super::events::{self, Told};
 use super::gather::World;
 use super::memory::Poisoned;
 use super::notifications::{FaultInput, NotifierReport};
@@ -112,14 +112,10 @@ pub async fn transitions(
         ctx.metrics
             .observe_ensemble(&valid.namespace, &valid.name, assessment);
     }
-    scale::outcome(
-        ctx,
-        cluster,
-        valid,
-        world.reconfig_unknown.as_ref(),
-        world.committed.as_ref(),
-    )
-    .await?;
+    let unknown = world.reconfig_unknown.as_ref();
+    if let Some(told) = scale::outcome(ctx, valid, unknown, world.committed.as_ref())? {
+        events::tell_all(ctx, cluster, &[told]).await;
+    }
     Ok(())
 }
 
@@ -160,6 +156,11 @@ pub async fn status(
     }
     publish_status(ctx, cluster, next).await?;
     Ok(wake)
+}
+
+/// The Events of act's member change (a restart, a roll step, a membership change).
+pub async fn member_events(ctx: &Context, cluster: &ZookeeperCluster, told: &[Told]) {
+    events::tell_all(ctx, cluster, told).await;
 }
 
 /// Time alone changes a recovery or roll deadline or a pending alert: wake for the

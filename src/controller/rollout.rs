@@ -10,7 +10,7 @@ use kube::{Resource, ResourceExt};
 
 use super::act::{ActError, Result};
 use super::context::Context;
-use super::events;
+use super::events::{self, Told};
 use super::member_pod::delete_incarnation;
 use super::memory::Poisoned;
 use crate::api::ZookeeperCluster;
@@ -224,13 +224,14 @@ fn member_pod(
     })
 }
 
-/// Issues the plan's delete (after the status persisted the step) and tells the step,
-/// the stall and the end of the roll as Events, each once.
+/// Issues the plan's delete (after the status persisted the step); the step, the stall
+/// and the end of the roll go to `told` as Events, each once.
 pub async fn act(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     plan: &RolloutPlan,
+    told: &mut Vec<Told>,
 ) -> Result<()> {
     let uid = cluster.meta().uid.clone().unwrap_or_default();
     ctx.remember_rollout(&uid, plan.state.clone())?;
@@ -244,26 +245,26 @@ pub async fn act(
                 reason: MEMBER_ROLLED.into(),
                 message,
             };
-            let related = events::pod_ref(valid, step.pod.clone());
-            events::publish_related(ctx, cluster, &notice, Some(related)).await;
+            let related = Some(events::pod_ref(valid, step.pod.clone()));
+            told.push(Told { notice, related });
         }
         RolloutDecision::Reissue(step) => {
             tracing::info!(cluster = %valid.name, pod = %step.pod, "re-issuing a roll step's delete");
             delete(ctx, valid, &step.pod, &step.uid).await?;
         }
         RolloutDecision::Stalled { step, .. } => {
-            let told = (
+            let stall = (
                 STALLED.to_string(),
                 format!("{}@{}", step.pod, step.started),
             );
-            if ctx.first_roll_telling(&uid, told)? {
+            if ctx.first_roll_telling(&uid, stall)? {
                 let notice = Notice {
                     warning: true,
                     reason: STALLED.into(),
                     message: plan.decision.message(),
                 };
-                let related = events::pod_ref(valid, step.pod.clone());
-                events::publish_related(ctx, cluster, &notice, Some(related)).await;
+                let related = Some(events::pod_ref(valid, step.pod.clone()));
+                told.push(Told { notice, related });
             }
         }
         RolloutDecision::Idle
@@ -278,7 +279,10 @@ pub async fn act(
                 "rolling restart complete: {rolled} member(s) restarted, the leader last"
             ),
         };
-        events::publish(ctx, cluster, &notice).await;
+        told.push(Told {
+            notice,
+            related: None,
+        });
     }
     Ok(())
 }

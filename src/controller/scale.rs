@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::StatefulSet;
 
 use super::context::Context;
-use super::events;
+use super::events::{self, Told};
 use super::memory::Poisoned;
 use crate::api::{PROGRESSING, ZookeeperCluster, ZookeeperClusterStatus};
 use crate::build::Membership;
@@ -172,11 +172,11 @@ pub fn requeue(plan: &ScalePlan) -> Option<Duration> {
 /// outcome ([`outcome`]).
 pub async fn act(
     ctx: &Context,
-    cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     plan: &ScalePlan,
     password: &str,
     assessment: Option<&EnsembleAssessment>,
+    told: &mut Vec<Told>,
 ) -> Result<(), Poisoned> {
     let Some(step) = &plan.step else {
         return Ok(());
@@ -207,7 +207,7 @@ pub async fn act(
             }
         }
     };
-    tell(ctx, cluster, valid, step, &notice).await;
+    told.push(about_member(valid, step, notice));
     Ok(())
 }
 
@@ -243,28 +243,28 @@ async fn reconfig(
     Some(result)
 }
 
-/// After a lost reply: once the committed config shows the step done, its Event is told
-/// and the step forgotten; not shown within [`CONFIRM_WITHIN`], it is forgotten (the
-/// plan, re-read from the committed config, decides again).
-pub async fn outcome(
+/// After a lost reply: once the committed config shows the step done, its Event (to
+/// tell) and the step is forgotten; not shown within [`CONFIRM_WITHIN`], it is forgotten
+/// (the plan, re-read from the committed config, decides again).
+pub fn outcome(
     ctx: &Context,
-    cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     unknown: Option<&(ScaleStep, Instant)>,
     committed: Option<&DynamicConfig>,
-) -> Result<(), Poisoned> {
+) -> Result<Option<Told>, Poisoned> {
     let Some((step, since)) = unknown else {
-        return Ok(());
+        return Ok(None);
     };
     let done = committed.filter(|c| {
         c.participants().contains(&step.member()) == matches!(step, ScaleStep::AddMember { .. })
     });
-    if let Some(config) = done {
-        tell(ctx, cluster, valid, step, &committed_notice(step, config)).await;
-    } else if since.elapsed() < CONFIRM_WITHIN {
-        return Ok(());
-    }
-    ctx.memory.with(&valid.uid, |m| m.reconfig_unknown = None)
+    let told = match done {
+        Some(config) => Some(about_member(valid, step, committed_notice(step, config))),
+        None if since.elapsed() < CONFIRM_WITHIN => return Ok(None),
+        None => None,
+    };
+    ctx.memory.with(&valid.uid, |m| m.reconfig_unknown = None)?;
+    Ok(told)
 }
 
 /// The Event of a committed step.
@@ -285,16 +285,10 @@ fn committed_notice(step: &ScaleStep, config: &DynamicConfig) -> Notice {
 
 /// About the member's pod, so each member's Event stands on its own (the recorder
 /// folds Events with the same reason and object into one series).
-async fn tell(
-    ctx: &Context,
-    cluster: &ZookeeperCluster,
-    valid: &ValidCluster,
-    step: &ScaleStep,
-    notice: &Notice,
-) {
+fn about_member(valid: &ValidCluster, step: &ScaleStep, notice: Notice) -> Told {
     let ordinal = i32::try_from(step.member().saturating_sub(1)).unwrap_or(i32::MAX);
-    let related = events::pod_ref(valid, pod_name(&valid.name, ordinal));
-    events::publish_related(ctx, cluster, notice, Some(related)).await;
+    let related = Some(events::pod_ref(valid, pod_name(&valid.name, ordinal)));
+    Told { notice, related }
 }
 
 /// `via` if given (a member that stays), else the leader (a follower would forward).
