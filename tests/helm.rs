@@ -135,8 +135,9 @@ fn rules(role: &Value) -> Vec<String> {
         .collect()
 }
 
-const OPERATOR_RULES: [&str; 9] = [
+const OPERATOR_RULES: [&str; 10] = [
     "zookeeper.ensemble.dev|zookeeperclusters|get,list,watch",
+    "zookeeper.ensemble.dev|zookeeperclusters/finalizers|update",
     "zookeeper.ensemble.dev|zookeeperclusters/status|get,patch,update",
     "apps|statefulsets|get,list,watch,create,patch,update,delete",
     "|services,configmaps|get,list,watch,create,patch,update,delete",

@@ -6,7 +6,7 @@ mod rollout;
 mod spec;
 mod status;
 
-pub use crd::{CrdError, crd_yaml, strip_cel_validations};
+pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
 pub use notifications::*;
 pub use rollout::*;
 pub use spec::*;

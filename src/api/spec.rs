@@ -173,15 +173,24 @@ impl PullPolicy {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "self.mode == oldSelf.mode", "message": "storage.mode is immutable"},
+    {"rule": "self.mode == oldSelf.mode", "message": "storage.mode is immutable", "fieldPath": ".mode"},
     {"rule": "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
-     "message": "storage.storageClassName is immutable"}
+     "message": "storage.storageClassName is immutable", "fieldPath": ".storageClassName"},
+    // Equal quantities spelled differently (10Gi, 10240Mi) are the same size. The
+    // quantity library needs Kubernetes 1.29+ (the oldest we support is 1.30).
+    {"rule": "isQuantity(string(self.size)) && isQuantity(string(oldSelf.size)) ? quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) == 0 : string(self.size) == string(oldSelf.size)",
+     "message": "storage.size cannot change (resizing member volumes is not supported yet)",
+     "fieldPath": ".size"}
 ]))]
 pub struct StorageSpec {
     #[serde(default)]
     pub mode: StorageMode,
     /// Volume size per member (PVC request, or the emptyDir size limit when ephemeral).
     #[serde(default = "default_storage_size")]
+    // Quantity's schema is nullable, but `size` is not an Option: an explicit null would
+    // be stored and then fail to decode, breaking the watch of every cluster in scope.
+    // Not nullable, the server replaces a null with the default instead.
+    #[schemars(extend("nullable" = false))]
     pub size: Quantity,
     /// Storage class of the members' PVCs; the cluster default when unset. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +243,11 @@ pub enum RetentionPolicy {
 /// Typed zoo.cfg knobs plus free extra entries. Keys the operator owns are rejected.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.minSessionTimeout) || !has(self.maxSessionTimeout) || self.minSessionTimeout <= self.maxSessionTimeout",
+     "message": "config.minSessionTimeout must not exceed config.maxSessionTimeout",
+     "fieldPath": ".minSessionTimeout"}
+]))]
 pub struct ZookeeperConfig {
     /// Basic time unit in milliseconds.
     #[serde(default = "default_tick_time")]
@@ -270,8 +284,14 @@ pub struct ZookeeperConfig {
     /// Extra zoo.cfg entries. Keys the operator owns (dataDir, clientPort, server.N, ...) are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("x-kubernetes-validations" = owned_keys_rule()))]
+    // Bounded so the API server can cost the CEL rule above: unbounded, it assumes ~400k
+    // entries and refuses the whole CRD (over the per-rule budget on Kubernetes 1.25+).
+    #[schemars(extend("maxProperties" = MAX_EXTRA_ENTRIES))]
     pub extra: BTreeMap<String, String>,
 }
+
+/// At most this many `config.extra` entries (the schema's `maxProperties`).
+pub const MAX_EXTRA_ENTRIES: usize = 64;
 
 /// zoo.cfg keys the operator sets itself; `config.extra` may not override them.
 pub const OPERATOR_OWNED_KEYS: &[&str] = &[

@@ -7,7 +7,9 @@ use super::names::{
 };
 use super::quantity::parse_quantity;
 use super::{FieldError, SpecWarning};
-use crate::api::{OPERATOR_OWNED_KEYS, OPERATOR_OWNED_PREFIXES, ZookeeperClusterSpec};
+use crate::api::{
+    MAX_EXTRA_ENTRIES, OPERATOR_OWNED_KEYS, OPERATOR_OWNED_PREFIXES, ZookeeperClusterSpec,
+};
 use crate::build::labels::SELECTOR_LABEL_KEYS;
 
 /// The longest cluster name whose derived names all stay legal: StatefulSet pods carry a
@@ -239,6 +241,15 @@ fn check_config(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)
         fail(
             "spec.config.minSessionTimeout",
             format!("must not exceed maxSessionTimeout ({min} > {max})"),
+        );
+    }
+    if c.extra.len() > MAX_EXTRA_ENTRIES {
+        fail(
+            "spec.config.extra",
+            format!(
+                "must have at most {MAX_EXTRA_ENTRIES} entries, got {}",
+                c.extra.len()
+            ),
         );
     }
     for (key, value) in &c.extra {
