@@ -12,7 +12,10 @@ fn objects(spec_yaml: &str) -> DesiredObjects {
     let cluster = valid(spec_yaml);
     desired_objects(
         &cluster,
-        ServerCapabilities { policy_v1: true },
+        ServerCapabilities {
+            policy_v1: true,
+            minor: Some(33),
+        },
         &Membership::of_spec(&cluster),
     )
 }
@@ -174,7 +177,10 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
     let cluster = valid("{}");
     let old = desired_objects(
         &cluster,
-        ServerCapabilities { policy_v1: false },
+        ServerCapabilities {
+            policy_v1: false,
+            minor: Some(20),
+        },
         &Membership::of_spec(&cluster),
     );
     assert!(old.pdb.is_none());

@@ -35,7 +35,9 @@ use crate::scale::ScaleStep;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
 use crate::underway::Underway;
-use crate::validate::{ValidCluster, ValidationError, check_immutable, validate};
+use crate::validate::{
+    ValidCluster, ValidationError, check_immutable, check_server_support, validate,
+};
 
 /// How often a settled cluster is looked at even without a change (drift the watches
 /// cannot see, e.g. a lost event).
@@ -100,7 +102,8 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
         })?;
 
     let valid = match validate(cluster).and_then(|valid| {
-        let errors = check_immutable(&valid.spec, existing.as_ref());
+        let mut errors = check_immutable(&valid.spec, existing.as_ref());
+        errors.extend(check_server_support(&valid.spec, ctx.server));
         if errors.is_empty() {
             Ok(valid)
         } else {
@@ -189,7 +192,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
 
     let desired = desired_objects(&valid, ctx.server, &scale::membership(&scale_plan));
     if desired.pdb.is_none() && ctx.first_pdb_warning(&valid.uid) {
-        let message = "this Kubernetes server has no policy/v1 API (older than 1.21): no PodDisruptionBudget is created";
+        let message = "this Kubernetes server does not serve policy/v1 PodDisruptionBudgets (Kubernetes 1.21+): no PodDisruptionBudget is created";
         events::publish(
             ctx,
             cluster,
