@@ -496,3 +496,37 @@ fn typed_cluster(spec_yaml: &str) -> ZookeeperCluster {
     );
     serde_norway::from_str(&yaml).expect("the case decodes as the operator's type")
 }
+
+/// What the operator learns from a server at start: its version, and that policy/v1 is not
+/// served (a 404, the only answer that switches PodDisruptionBudgets off). A server that
+/// cannot be asked fails the start instead of silently switching them off.
+#[tokio::test]
+async fn the_operator_reads_the_server_version_and_fails_when_it_cannot_ask() {
+    let server = CrdServer::start()
+        .await
+        .expect("the 1.36 CRD server starts");
+    let client = server.client().expect("client");
+    let capabilities = zookeeper_operator::controller::server_capabilities(&client)
+        .await
+        .expect("the 1.36 server answers");
+    assert_eq!(capabilities.minor, Some(36));
+    assert!(
+        !capabilities.policy_v1,
+        "the CRD server serves no policy/v1"
+    );
+
+    // The same server, stopped: every attempt fails, and so does the start.
+    server.stop().await;
+    let started = std::time::Instant::now();
+    let error = zookeeper_operator::controller::server_capabilities(&client)
+        .await
+        .expect_err("no answer is not 'no policy/v1'");
+    assert!(
+        format!("{error:#}").contains("cannot ask the Kubernetes server"),
+        "{error:#}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(7),
+        "it retried with backoff"
+    );
+}
