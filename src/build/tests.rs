@@ -70,6 +70,7 @@ fn config_map_holds_config_member_list_and_scripts() {
         keys,
         [
             "live.sh",
+            "logback.xml",
             "ready.sh",
             "start.sh",
             "zoo.cfg",
@@ -270,7 +271,7 @@ fn statefulset_shape() {
     assert_eq!(
         jvm.as_deref(),
         Some(
-            "-Xms1536m -Xmx1536m \
+            "-Xms1536m -Xmx1536m -XX:HeapDumpPath=/logs \
              -Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)"
         )
     );
