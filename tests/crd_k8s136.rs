@@ -136,7 +136,7 @@ async fn the_crd_installs_on_kubernetes_1_36_with_its_rules_and_no_warning() {
         .to_string()
         .matches("\"rule\":")
         .count();
-    assert!(ours >= 6, "the CRD carries its CEL rules ({ours})");
+    assert!(ours >= 11, "the CRD carries its CEL rules ({ours})");
     assert_eq!(rules, ours, "every rule is stored");
 
     // Applying it again (an upgrade with nothing changed) is just as quiet.
@@ -320,6 +320,56 @@ async fn invalid_specs_are_rejected_naming_their_field() {
             "must have at most 64 items",
         ),
         (
+            json!({"config": {"extra": {"tickTime": "3000"}}}),
+            "spec.config.extra",
+            "keys that have a typed field",
+        ),
+        (
+            json!({"config": {"extra": {"bad key": "x"}}}),
+            "spec.config.extra",
+            "only letters, digits",
+        ),
+        (
+            json!({"config": {"extra": {"jute.maxbuffer": "1\nserver.9=x"}}}),
+            "spec.config.extra",
+            "single line",
+        ),
+        (
+            json!({"config": {"extra": {"jute.maxbuffer": "9".repeat(1025)}}}),
+            "spec.config.extra.jute.maxbuffer",
+            "1024",
+        ),
+        (
+            json!({"image": {"tag": "3.9 beta"}}),
+            "spec.image.tag",
+            "should match",
+        ),
+        (
+            json!({"image": {"tag": "sha256:abc"}}),
+            "spec.image.tag",
+            "should match",
+        ),
+        (
+            json!({"storage": {"size": "ten gigs"}}),
+            "spec.storage.size",
+            "positive quantity",
+        ),
+        (
+            json!({"storage": {"size": "0"}}),
+            "spec.storage.size",
+            "positive quantity",
+        ),
+        (
+            json!({"storage": {"storageClassName": "Fast SSD"}}),
+            "spec.storage.storageClassName",
+            "should match",
+        ),
+        (
+            json!({"jvm": {"heap": "big"}}),
+            "spec.jvm.heap",
+            "positive quantity",
+        ),
+        (
             json!({"storage": {"mode": "Tmpfs"}}),
             "spec.storage.mode",
             "Unsupported value",
@@ -379,6 +429,20 @@ async fn invalid_specs_are_rejected_naming_their_field() {
             "{spec}: validate() does not reject {field}: {local:?}"
         );
     }
+
+    // The name bounds every derived name (a root-level rule: the only one that sees it).
+    let long = "z".repeat(53);
+    let error = create(&api, &cluster(&long, json!({})))
+        .await
+        .expect_err("a 53-character name must be refused");
+    let text = causes(&error);
+    assert!(
+        text.contains("metadata.name must be at most 52 characters"),
+        "{text}"
+    );
+    create(&api, &cluster(&"z".repeat(52), json!({})))
+        .await
+        .expect("a 52-character name is fine");
 
     // Transition rules: on update, storage may not change.
     let created = create(

@@ -3,7 +3,7 @@
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::ZookeeperCluster;
+use super::{MAX_NAME_LEN, ZookeeperCluster};
 
 /// The CRD as JSON, finished for the API server: integer formats the server knows (see
 /// `known_integer_format`). `without_cel` strips `x-kubernetes-validations`, which
@@ -12,6 +12,7 @@ use super::ZookeeperCluster;
 pub fn crd_json(without_cel: bool) -> Result<Value, CrdError> {
     let mut crd = serde_json::to_value(ZookeeperCluster::crd())?;
     map_integer_formats(&mut crd);
+    add_name_rule(&mut crd);
     if without_cel {
         strip_cel_validations(&mut crd);
     }
@@ -40,6 +41,26 @@ pub fn strip_cel_validations(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(strip_cel_validations),
         _ => {}
+    }
+}
+
+/// The cluster's name bounds every derived name (pods, Services, PVCs, labels); only a
+/// root-level rule can see `metadata.name`, and the derive cannot place one there.
+fn add_name_rule(crd: &mut Value) {
+    let rule = serde_json::json!({
+        "rule": format!("self.metadata.name.size() <= {MAX_NAME_LEN}"),
+        "message": format!("metadata.name must be at most {MAX_NAME_LEN} characters so pod and service names stay valid"),
+    });
+    let versions = crd
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut);
+    for version in versions.into_iter().flatten() {
+        if let Some(Value::Object(schema)) = version.pointer_mut("/schema/openAPIV3Schema") {
+            schema.insert(
+                "x-kubernetes-validations".into(),
+                Value::Array(vec![rule.clone()]),
+            );
+        }
     }
 }
 

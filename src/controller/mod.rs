@@ -86,7 +86,7 @@ pub async fn server_capabilities(client: &Client) -> anyhow::Result<ServerCapabi
     }
 }
 
-/// Discovery tries before the operator gives up starting (~15 s in all).
+/// Discovery tries before the operator gives up starting (~8 s of backoff in all).
 const DISCOVERY_ATTEMPTS: u32 = 5;
 
 async fn probe_server(client: &Client) -> Result<ServerCapabilities, kube::Error> {
