@@ -136,6 +136,14 @@ pub struct Notification {
     /// The ids a digest stands for; all leave the outbox when it is delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_ids: Vec<u64>,
+    /// A delivery attempt may have reached the receiver (it timed out after sending):
+    /// the receiver counts as told, so what follows must not be cancelled.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub maybe_delivered: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -203,9 +211,84 @@ impl AlertBook {
         self.outbox.iter().find(|n| n.not_before <= now)
     }
 
-    /// The earliest time any queued notification is due.
-    pub fn next_due(&self) -> Option<u64> {
-        self.outbox.iter().map(|n| n.not_before).min()
+    /// One delivery round's input: every receiver's due notifications, after
+    /// [`compact`](Self::compact)ing each. A receiver hears things in the order they
+    /// happened, so its list stops at its first notification not due yet: a postponed
+    /// firing notice holds back the resolved notice queued after it (else the receiver
+    /// would end with "firing" for an alert long resolved). Returns whether compacting
+    /// changed the book (worth a write).
+    pub fn due_by_receiver(&mut self, now: u64) -> (BTreeMap<String, Vec<Notification>>, bool) {
+        let mut receivers: Vec<String> = Vec::new();
+        for n in &self.outbox {
+            if !receivers.contains(&n.receiver) {
+                receivers.push(n.receiver.clone());
+            }
+        }
+        let mut changed = false;
+        let mut due = BTreeMap::new();
+        for receiver in receivers {
+            changed |= self.compact(&receiver);
+            let now_due: Vec<Notification> = self
+                .outbox
+                .iter()
+                .filter(|n| n.receiver == receiver)
+                .take_while(|n| n.not_before <= now)
+                .cloned()
+                .collect();
+            if !now_due.is_empty() {
+                due.insert(receiver, now_due);
+            }
+        }
+        (due, changed)
+    }
+
+    /// Withdraws what would tell `receiver` something no longer true, before a delivery
+    /// round: per alert, queued firing notices followed by a queued resolved notice.
+    /// When the episode's first firing notice is among them and cannot have reached the
+    /// receiver, the resolved notice goes too (it never knew); else only the stale
+    /// firing notices go. Returns whether anything changed.
+    pub fn compact(&mut self, receiver: &str) -> bool {
+        // (notification index, alert index) of each withdrawn snapshot.
+        let mut withdrawn: Vec<(usize, usize)> = Vec::new();
+        // Per fingerprint: the firing snapshots since its last resolved one, and
+        // whether they hold the episode's first (never possibly delivered).
+        let mut open: BTreeMap<String, (Vec<(usize, usize)>, bool)> = BTreeMap::new();
+        for (i, n) in self.outbox.iter().enumerate() {
+            if n.receiver != receiver {
+                continue;
+            }
+            for (j, a) in n.alerts.iter().enumerate() {
+                let entry = open.entry(a.fingerprint.clone()).or_default();
+                match a.status {
+                    Status::Firing => {
+                        entry.0.push((i, j));
+                        entry.1 |= !a.repeat && !n.maybe_delivered;
+                    }
+                    Status::Resolved => {
+                        let (firing, first_untold) = std::mem::take(entry);
+                        if !firing.is_empty() {
+                            withdrawn.extend(firing);
+                            if first_untold {
+                                withdrawn.push((i, j));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if withdrawn.is_empty() {
+            return false;
+        }
+        for (i, n) in self.outbox.iter_mut().enumerate() {
+            let mut j = 0;
+            n.alerts.retain(|_| {
+                let keep = !withdrawn.contains(&(i, j));
+                j += 1;
+                keep
+            });
+        }
+        self.outbox.retain(|n| !n.alerts.is_empty());
+        true
     }
 
     /// Removes a delivered (or permanently failed) notification.
@@ -214,11 +297,13 @@ impl AlertBook {
         Some(self.outbox.remove(i))
     }
 
-    /// Records a failed delivery round: tried again at `until`.
-    pub fn postpone(&mut self, id: u64, until: u64) {
+    /// Records a failed delivery round: tried again at `until`. `maybe_delivered`: the
+    /// round may have reached the receiver (a timeout after sending).
+    pub fn postpone(&mut self, id: u64, until: u64, maybe_delivered: bool) {
         if let Some(n) = self.outbox.iter_mut().find(|n| n.id == id) {
             n.attempts += 1;
             n.not_before = until;
+            n.maybe_delivered |= maybe_delivered;
         }
     }
 

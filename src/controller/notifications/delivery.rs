@@ -1,6 +1,6 @@
 //! The per-cluster delivery task: sends what is due in the book's outbox, within each
 //! receiver's rate limit, and persists after every delivery.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,10 +38,19 @@ async fn deliver_due(
 ) -> Duration {
     let now = unix(SystemTime::now());
     let (due, cluster, mut wait) = {
-        let state = slot.state.lock().await;
-        let Some(book) = state.book.as_ref() else {
+        let mut state = slot.state.lock().await;
+        let cluster = state.cluster.clone();
+        let Some(book) = state.book.as_mut() else {
             return IDLE_WAKE;
         };
+        let (by_receiver, compacted) = book.due_by_receiver(now);
+        // Compacting again next round gives the same book, so a failed write is fine.
+        if compacted
+            && let Some(cluster) = &cluster
+            && let Err(error) = inner.store.save(cluster, book).await
+        {
+            tracing::warn!(%error, "cannot persist the compacted alert book");
+        }
         // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
         let wait = book
             .outbox
@@ -50,14 +59,7 @@ async fn deliver_due(
             .map(|n| Duration::from_secs(n.not_before - now))
             .min()
             .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
-        let mut by_receiver: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
-        for n in book.outbox.iter().filter(|n| n.not_before <= now) {
-            by_receiver
-                .entry(n.receiver.clone())
-                .or_default()
-                .push(n.clone());
-        }
-        (by_receiver, state.cluster.clone(), wait)
+        (by_receiver, cluster, wait)
     };
     let Some(cluster) = cluster else {
         return IDLE_WAKE;
@@ -73,7 +75,7 @@ async fn deliver_due(
             Ok(r) => r,
             Err(error) => {
                 // Keep them: fixing the Secret delivers what is queued.
-                postpone(inner, slot, &cluster, &ids(&notifications), 60).await;
+                postpone(inner, slot, &cluster, &ids(&notifications), 60, false).await;
                 note(slot, &receiver, error);
                 continue;
             }
@@ -106,10 +108,13 @@ async fn deliver_due(
                     let after = error
                         .retry_after()
                         .map_or(round_backoff(n.attempts), |d| d.as_secs().max(1));
-                    postpone(inner, slot, &cluster, &covered, after).await;
+                    let maybe = error.may_have_arrived();
+                    postpone(inner, slot, &cluster, &covered, after, maybe).await;
                     if n.attempts == 0 {
                         record(slot, error);
                     }
+                    // What was queued after it waits: nothing overtakes.
+                    break;
                 }
                 // Every refused message is worth its Event.
                 Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
@@ -163,11 +168,18 @@ async fn finish(
     }
 }
 
-async fn postpone(inner: &Shared, slot: &Slot, cluster: &ZookeeperCluster, ids: &[u64], secs: u64) {
+async fn postpone(
+    inner: &Shared,
+    slot: &Slot,
+    cluster: &ZookeeperCluster,
+    ids: &[u64],
+    secs: u64,
+    maybe_delivered: bool,
+) {
     let until = unix(SystemTime::now()) + secs;
     update(inner, slot, cluster, |book| {
         for id in ids {
-            book.postpone(*id, until);
+            book.postpone(*id, until, maybe_delivered);
         }
     })
     .await;
