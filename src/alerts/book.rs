@@ -243,15 +243,18 @@ impl AlertBook {
     }
 
     /// Withdraws what would tell `receiver` something no longer true, before a delivery
-    /// round: per alert, queued firing notices followed by a queued resolved notice.
-    /// When the episode's first firing notice is among them and cannot have reached the
-    /// receiver, the resolved notice goes too (it never knew); else only the stale
-    /// firing notices go. Returns whether anything changed.
+    /// round: queued firing notices of an episode that is over (a resolved notice for
+    /// it is queued behind them, or the alert has resolved or started a new episode
+    /// since: receivers without resolved notices get none queued). When the episode's
+    /// first firing notice is withdrawn and cannot have reached the receiver, its
+    /// resolved notice goes too (the receiver never knew). Returns whether anything
+    /// changed.
     pub fn compact(&mut self, receiver: &str) -> bool {
         // (notification index, alert index) of each withdrawn snapshot.
         let mut withdrawn: Vec<(usize, usize)> = Vec::new();
-        // Per fingerprint: the firing snapshots since its last resolved one, and
-        // whether they hold the episode's first (never possibly delivered).
+        // Per fingerprint since its last queued resolved notice: the firing snapshots
+        // still current, and whether this episode's first one is withdrawn or queued
+        // and untold.
         let mut open: BTreeMap<String, (Vec<(usize, usize)>, bool)> = BTreeMap::new();
         for (i, n) in self.outbox.iter().enumerate() {
             if n.receiver != receiver {
@@ -261,16 +264,19 @@ impl AlertBook {
                 let entry = open.entry(a.fingerprint.clone()).or_default();
                 match a.status {
                     Status::Firing => {
-                        entry.0.push((i, j));
                         entry.1 |= !a.repeat && !n.maybe_delivered;
+                        // A reminder behind a firing notice still queued adds nothing.
+                        if self.stale(a) || (a.repeat && !entry.0.is_empty()) {
+                            withdrawn.push((i, j));
+                        } else {
+                            entry.0.push((i, j));
+                        }
                     }
                     Status::Resolved => {
                         let (firing, first_untold) = std::mem::take(entry);
-                        if !firing.is_empty() {
-                            withdrawn.extend(firing);
-                            if first_untold {
-                                withdrawn.push((i, j));
-                            }
+                        withdrawn.extend(firing);
+                        if first_untold {
+                            withdrawn.push((i, j));
                         }
                     }
                 }
@@ -289,6 +295,36 @@ impl AlertBook {
         }
         self.outbox.retain(|n| !n.alerts.is_empty());
         true
+    }
+
+    /// A queued firing notice whose episode is over: the alert resolved (and no longer
+    /// flaps), or fires again since a later start.
+    fn stale(&self, told: &AlertSnapshot) -> bool {
+        match self.alerts.get(&told.fingerprint) {
+            None => true,
+            Some(alert) => {
+                (alert.state == AlertState::Resolved && !alert.flapping)
+                    || (!told.flapping && told.starts_at != alert.active_since)
+            }
+        }
+    }
+
+    /// Removes a notification the receiver took at `now`. Its firing alerts count as
+    /// told from then: the repeat interval runs from when the receiver heard it, not
+    /// from when it was queued.
+    pub fn delivered(&mut self, id: u64, now: u64) -> Option<Notification> {
+        let n = self.remove(id)?;
+        for a in n.alerts.iter().filter(|a| a.status == Status::Firing) {
+            if let Some(d) = self
+                .alerts
+                .get_mut(&a.fingerprint)
+                .and_then(|alert| alert.delivered.get_mut(&n.receiver))
+                && d.told != Told::Resolved
+            {
+                d.at = d.at.max(now);
+            }
+        }
+        Some(n)
     }
 
     /// Removes a delivered (or permanently failed) notification.

@@ -68,7 +68,7 @@ async fn deliver_due(
         let ids = |ns: &[Notification]| ns.iter().map(|n| n.id).collect::<Vec<_>>();
         let Some((spec, secret_ns)) = receiver_spec(&cluster, &inner.defaults, &receiver) else {
             // The receiver was removed from the spec: nobody is left to tell.
-            finish(inner, slot, &cluster, &ids(&notifications), None).await;
+            finish(inner, slot, &cluster, &ids(&notifications), Err(None)).await;
             continue;
         };
         let resolved = match resolve(&spec, &receiver, &secret_ns, &inner.secrets).await {
@@ -102,7 +102,7 @@ async fn deliver_due(
                     if let Ok(mut h) = slot.receivers.lock() {
                         h.delivered(&receiver);
                     }
-                    finish(inner, slot, &cluster, &covered, None).await
+                    finish(inner, slot, &cluster, &covered, Ok(())).await
                 }
                 Err(error) if error.is_transient() => {
                     let after = error
@@ -117,7 +117,7 @@ async fn deliver_due(
                     break;
                 }
                 // Every refused message is worth its Event.
-                Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
+                Err(error) => finish(inner, slot, &cluster, &covered, Err(Some(error))).await,
             }
         }
     }
@@ -149,21 +149,28 @@ fn record(slot: &Slot, error: NotifyError) {
     }
 }
 
-/// Removes delivered (or permanently failed) notifications and persists at once.
+/// Removes delivered (`Ok`) or dropped notifications (`Err`: refused for good, with the
+/// error, or nobody left to tell) and persists at once.
 async fn finish(
     inner: &Shared,
     slot: &Slot,
     cluster: &ZookeeperCluster,
     ids: &[u64],
-    failure: Option<NotifyError>,
+    outcome: Result<(), Option<NotifyError>>,
 ) {
+    let now = unix(SystemTime::now());
+    let took = outcome.is_ok();
     update(inner, slot, cluster, |book| {
         for id in ids {
-            book.remove(*id);
+            if took {
+                book.delivered(*id, now);
+            } else {
+                book.remove(*id);
+            }
         }
     })
     .await;
-    if let Some(error) = failure {
+    if let Err(Some(error)) = outcome {
         record(slot, error);
     }
 }
