@@ -94,6 +94,35 @@ async fn example_becomes_a_real_ensemble() {
     })
     .await;
     println!("ensemble Available {:.1?} after start", started.elapsed());
+    // --- forming is progress, not a fault: the operator wrote no Warning Event while
+    //     the cluster formed, and told its members joining and the first election
+    let all: Vec<Event> = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items;
+    let ours = |e: &&Event| e.reporting_controller.as_deref() == Some("zookeeper-operator");
+    let warnings: Vec<String> = all
+        .iter()
+        .filter(ours)
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        // About this Kubernetes 1.20 server (no policy/v1), not about the ensemble.
+        .filter(|e| e.reason.as_deref() != Some("PodDisruptionBudgetUnsupported"))
+        .map(|e| format!("{:?}: {:?}", e.reason, e.note))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "a normally forming cluster warned: {warnings:#?}"
+    );
+    let told: Vec<&str> = all
+        .iter()
+        .filter(ours)
+        .filter_map(|e| e.reason.as_deref())
+        .collect();
+    assert!(
+        told.contains(&"MemberJoined"),
+        "formation told as progress: {told:?}"
+    );
     let status = live.status.as_ref().expect("status");
     assert!(
         status.leader.is_some(),
@@ -151,6 +180,13 @@ async fn example_becomes_a_real_ensemble() {
         .expect("a follower");
 
     // --- per-member metrics from the operator's own observation
+    // The janitor writes the ensemble gauges (their one writer) every 10 s.
+    let serving =
+        r#"zookeeper_operator_quorum_serving_voters{namespace="ensemble",cluster="zk"} 3"#;
+    wait_for("the ensemble gauges", Duration::from_secs(20), || async {
+        operator.metrics.render().contains(serving).then_some(())
+    })
+    .await;
     let text = operator.metrics.render();
     let up = text
         .lines()
