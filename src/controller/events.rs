@@ -98,7 +98,7 @@ pub fn truncate(text: &str) -> String {
     format!("{}...", &text[..end])
 }
 
-/// Where the cluster stands in its first formation (never Available yet: forming).
+/// Where the cluster stands in its first formation (until every member served once).
 pub fn formation(cluster: &ZookeeperCluster) -> Formation {
     let created = cluster
         .metadata
@@ -106,7 +106,7 @@ pub fn formation(cluster: &ZookeeperCluster) -> Formation {
         .as_ref()
         .and_then(|t| u64::try_from(t.0.as_second()).ok());
     Formation::of(
-        status::forming(cluster.status.as_ref()),
+        status::first_formation(cluster.status.as_ref()),
         created,
         crate::recovery::unix(std::time::SystemTime::now()),
     )

@@ -350,7 +350,7 @@ async fn notify(
         assessment,
         decisions: &decisions,
         restarting: &restarting,
-        forming: status::forming(cluster.status.as_ref()),
+        forming: status::first_formation(cluster.status.as_ref()),
     };
     match ctx
         .notifier

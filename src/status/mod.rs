@@ -63,13 +63,21 @@ pub struct Observed<'a> {
 /// Majority of `voters`: the fewest serving members that keep a quorum.
 /// The cluster has never been Available: its ensemble is still forming for the first
 /// time, so being without quorum is expected, not a fault worth acting or paging on.
-/// The first formation ends when every member serves, not at the first quorum: the
-/// leader counts followers as synced a moment before they answer clients, and that
-/// moment is ZooKeeper's normal start, not members going down.
 pub fn forming(status: Option<&ZookeeperClusterStatus>) -> bool {
-    let find = |type_: &str| status.and_then(|s| s.conditions.iter().find(|c| c.type_ == type_));
-    find(AVAILABLE).is_none_or(|c| c.reason == reason::CREATING)
-        || find(DEGRADED).is_some_and(|c| c.reason == reason::MEMBERS_JOINING)
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == AVAILABLE))
+        .is_none_or(|c| c.reason == reason::CREATING)
+}
+
+/// Still in its first formation, for what it tells people (Events, notifications): that
+/// ends when every member serves, not at the first quorum. The leader counts followers
+/// as synced a moment before they answer clients; that moment is ZooKeeper's normal
+/// start, not members going down. (Recovery waits only for [`forming`].)
+pub fn first_formation(status: Option<&ZookeeperClusterStatus>) -> bool {
+    forming(status)
+        || status
+            .and_then(|s| find(&s.conditions, DEGRADED))
+            .is_some_and(|c| c.reason == reason::MEMBERS_JOINING)
 }
 
 /// Still joining after the first quorum: not every member serves yet, and the
@@ -91,7 +99,7 @@ fn joining(previous: Option<&ZookeeperClusterStatus>, q: &EnsembleAssessment, no
         }
         _ => true,
     };
-    q.quorum && forming(previous) && not_all_serving && within_grace
+    q.quorum && first_formation(previous) && not_all_serving && within_grace
 }
 
 pub fn majority(voters: i32) -> i32 {

@@ -470,7 +470,7 @@ mod quorum_mode {
             &assessment([Role::Down, Role::Down, Role::Down], 0),
             "2026-01-01T00:00:00Z",
         );
-        assert!(forming(Some(&creating)));
+        assert!(first_formation(Some(&creating)));
         let first_quorum = assessment([Role::Looking, Role::Leader, Role::Follower], 5);
         let joining = compute_with(Some(&creating), &first_quorum, "2026-01-01T00:00:20Z");
         assert_eq!(condition(&joining, AVAILABLE).0, "True");
@@ -478,7 +478,7 @@ mod quorum_mode {
             condition(&joining, DEGRADED),
             ("False", reason::MEMBERS_JOINING)
         );
-        assert!(forming(Some(&joining)), "still forming");
+        assert!(first_formation(Some(&joining)), "still forming");
         assert!(
             notices::notices(Some(&creating), &joining)
                 .iter()
@@ -490,11 +490,11 @@ mod quorum_mode {
             condition(&formed, DEGRADED),
             ("False", reason::ALL_MEMBERS_READY)
         );
-        assert!(!forming(Some(&formed)));
+        assert!(!first_formation(Some(&formed)));
         // A member that never joins is a fault once the grace has run out.
         let late = compute_with(Some(&joining), &first_quorum, "2026-01-01T00:05:00Z");
         assert_eq!(condition(&late, DEGRADED).0, "True");
-        assert!(!forming(Some(&late)));
+        assert!(!first_formation(Some(&late)));
         // Once formed, a member not serving is degraded at once.
         let down = compute_with(Some(&formed), &first_quorum, "2026-01-01T00:00:30Z");
         assert_eq!(condition(&down, DEGRADED).0, "True");
