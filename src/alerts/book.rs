@@ -206,9 +206,16 @@ impl AlertBook {
         material(self) == material(other)
     }
 
-    /// The first notification due at `now`, oldest first.
+    /// The first notification due at `now`, oldest first, whatever its receiver (a
+    /// delivery round takes [`due_by_receiver`](Self::due_by_receiver) instead: per
+    /// receiver in order).
     pub fn due(&self, now: u64) -> Option<&Notification> {
         self.outbox.iter().find(|n| n.not_before <= now)
+    }
+
+    /// The earliest time any queued notification is due.
+    pub fn next_due(&self) -> Option<u64> {
+        self.outbox.iter().map(|n| n.not_before).min()
     }
 
     /// Removes a delivered (or permanently failed) notification.
