@@ -117,11 +117,16 @@ fn spawn_janitor(
         loop {
             every.tick().await;
             ctx.quorum.retain(|key| store.get(key).is_some()).await;
-            // Gauges follow the members between health changes too (zxid lag, load).
+            // The one writer of the ensemble gauges: they follow the members between
+            // health changes too (zxid lag, load), lose the series of members that left
+            // and of deleted clusters.
             ctx.quorum.for_each_current(|key, assessment| {
                 let namespace = key.namespace.as_deref().unwrap_or_default();
                 ctx.metrics
                     .observe_ensemble(namespace, &key.name, assessment);
+            });
+            ctx.metrics.retain_clusters(|namespace, name| {
+                store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
             ctx.applied.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::{CLIENT_PORT, myid, pod_ordinal};
 use crate::health::{
-    ContainerState, EnsembleAssessment, MemberId, PodView, Transition, transitions,
+    ContainerState, EnsembleAssessment, Formation, MemberId, PodView, Transition, told_transitions,
 };
 use crate::observe::{EnsembleWatcher, MemberEndpoint, WatcherConfig};
 use crate::status::is_pod_ready;
@@ -24,6 +24,8 @@ struct Watched {
     pods: BTreeMap<MemberId, PodView>,
     /// The assessment whose transitions were last told as Events.
     told: Option<EnsembleAssessment>,
+    /// The formation grace ran out and what was wrong then was told.
+    overdue_told: bool,
 }
 
 pub struct QuorumWatchers {
@@ -73,6 +75,7 @@ impl QuorumWatchers {
                 members: members.clone(),
                 pods: BTreeMap::new(),
                 told: None,
+                overdue_told: false,
             }
         });
         if watched.members != members {
@@ -87,11 +90,13 @@ impl QuorumWatchers {
     }
 
     /// The transitions from the assessment told last to `current` (the one this pass
-    /// reports, with the members a scale-down removed marked), each told once.
+    /// reports, with the members a scale-down removed marked), each told once; while
+    /// the cluster forms, as its formation says ([`told_transitions`]).
     pub fn untold(
         &self,
         cluster: &ZookeeperCluster,
         current: &EnsembleAssessment,
+        formation: Formation,
     ) -> Vec<Transition> {
         let key = ObjectRef::from_obj(cluster);
         let Ok(mut clusters) = self.clusters.lock() else {
@@ -100,9 +105,11 @@ impl QuorumWatchers {
         let Some(watched) = clusters.get_mut(&key) else {
             return Vec::new();
         };
+        let overdue_news = formation.overdue() && !watched.overdue_told;
+        watched.overdue_told |= overdue_news;
         let told = match &watched.told {
-            Some(previous) if previous.same_health(current) => Vec::new(),
-            previous => transitions(previous.as_ref(), current),
+            Some(previous) if previous.same_health(current) && !overdue_news => Vec::new(),
+            previous => told_transitions(formation, previous.as_ref(), current, overdue_news),
         };
         watched.told = Some(current.clone());
         told

@@ -180,9 +180,10 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     // everything after this (status, Events, recovery, alerts) sees them so.
     let leaving = scale::leaving_members(&valid, watched, committed.as_ref());
     let assessment = probed.map(|a| with_leaving(&a, &leaving));
+    let formation = events::formation(cluster);
     let transitions = assessment
         .as_ref()
-        .map(|a| ctx.quorum.untold(cluster, a))
+        .map(|a| ctx.quorum.untold(cluster, a, formation))
         .unwrap_or_default();
     let scale_plan = scale::confirm_removal(scale_plan, &password, assessment.as_ref()).await;
     let scaling = scale_plan
@@ -211,9 +212,7 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     }
     // Told after the apply, close to the status patch that shows the same change.
     events::tell_transitions(ctx, cluster, &valid, &transitions).await;
-    if let Some(assessment) = &assessment {
-        ctx.metrics.observe_ensemble(&namespace, &name, assessment);
-    }
+    // The ensemble gauges have one writer, the janitor (controller/mod.rs).
 
     let now_t = SystemTime::now();
     // The roll and recovery never act at once: recovery yields while a roll step is in
@@ -354,7 +353,7 @@ async fn notify(
         assessment,
         decisions: &decisions,
         restarting: &restarting,
-        forming: status::forming(cluster.status.as_ref()),
+        forming: status::first_formation(cluster.status.as_ref()),
     };
     match ctx
         .notifier
