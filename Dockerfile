@@ -22,13 +22,16 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY testkit ./testkit
-# crt-static is musl's default; spelled out because the image depends on it.
+# crt-static is musl's default; spelled out because the image depends on it. With an
+# explicit --target, Cargo gives RUSTFLAGS to the target's crates only: without it they
+# also reach proc-macro crates, which rustc cannot build static (rust-lang/cargo#5266).
 ENV RUSTFLAGS="-C target-feature=+crt-static"
 # BuildKit caches for the registry and target dir: rebuilds recompile only what changed.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin zookeeper-operator \
- && install -D -m 0755 target/release/zookeeper-operator /out/zookeeper-operator
+    target="$(rustc --print host-tuple)" \
+ && cargo build --release --locked --target "$target" --bin zookeeper-operator \
+ && install -D -m 0755 "target/$target/release/zookeeper-operator" /out/zookeeper-operator
 
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=0.1.0

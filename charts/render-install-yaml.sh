@@ -22,8 +22,9 @@ namespace=zookeeper-operator
 cat <<YAML
 # Generated from charts/zookeeper-operator by charts/render-install-yaml.sh: do not edit.
 # Install: kubectl apply --server-side -f manifests/install.yaml
-# Kubernetes older than 1.25 rejects the CRD's CEL rules (x-kubernetes-validations): there,
-# apply \`zookeeper-operator crd --without-cel\` and this file without its CRD document.
+# Kubernetes 1.30 or newer. On an older server (not supported: its CEL lacks rules this CRD
+# uses, and 1.24 and older reject x-kubernetes-validations under server-side apply), apply
+# \`zookeeper-operator crd --without-cel\` and this file without its CRD document.
 apiVersion: v1
 kind: Namespace
 metadata:

@@ -112,8 +112,11 @@ fn image_is_multi_stage_static_non_root_and_shell_free() {
         .map(|i| format!("{} {}", i.keyword, i.args))
         .collect::<Vec<_>>()
         .join("\n");
+    // crt-static only with an explicit --target: otherwise RUSTFLAGS also reach the
+    // proc-macro crates, which cannot be static, and the build fails (rust-lang/cargo#5266).
     for needle in [
-        "cargo build --release --locked --bin zookeeper-operator",
+        "cargo build --release --locked --target \"$target\" --bin zookeeper-operator",
+        "target=\"$(rustc --print host-tuple)\"",
         "+crt-static",
     ] {
         assert!(build_text.contains(needle), "build stage has {needle:?}");

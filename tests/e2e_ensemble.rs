@@ -127,6 +127,38 @@ async fn example_becomes_a_real_ensemble() {
         "hello from zk-0"
     );
 
+    // --- forming is progress, not a fault: the operator wrote no Warning Event while
+    //     the cluster formed nor in the seconds after (followers not yet serving at the
+    //     first quorum once paged as down), and told its members joining
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let all: Vec<Event> = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items;
+    let ours = |e: &&Event| e.reporting_controller.as_deref() == Some("zookeeper-operator");
+    let warnings: Vec<String> = all
+        .iter()
+        .filter(ours)
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        // About this Kubernetes 1.20 server (no policy/v1), not about the ensemble.
+        .filter(|e| e.reason.as_deref() != Some("PodDisruptionBudgetUnsupported"))
+        .map(|e| format!("{:?}: {:?}", e.reason, e.note))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "a normally forming cluster warned: {warnings:#?}"
+    );
+    let told: Vec<&str> = all
+        .iter()
+        .filter(ours)
+        .filter_map(|e| e.reason.as_deref())
+        .collect();
+    assert!(
+        told.contains(&"MemberJoined"),
+        "formation told as progress: {told:?}"
+    );
+
     // --- quorum health in status: leader, quorum, roles
     let live = wait_for("leader and quorum 3/3 in status", WAIT, || async {
         let c = zk_api.get("zk").await.ok()?;
@@ -151,6 +183,13 @@ async fn example_becomes_a_real_ensemble() {
         .expect("a follower");
 
     // --- per-member metrics from the operator's own observation
+    // The janitor writes the ensemble gauges (their one writer) every 10 s.
+    let serving =
+        r#"zookeeper_operator_quorum_serving_voters{namespace="ensemble",cluster="zk"} 3"#;
+    wait_for("the ensemble gauges", Duration::from_secs(20), || async {
+        operator.metrics.render().contains(serving).then_some(())
+    })
+    .await;
     let text = operator.metrics.render();
     let up = text
         .lines()

@@ -340,7 +340,33 @@ async fn cluster_objects_on_a_real_control_plane() {
             .then_some(())
     })
     .await;
-    let fix = json!({"spec": {"storage": {"storageClassName": null}}});
+    // a field newer than the server (1.20 here): named with both versions, nothing applied
+    let before = resource_versions(&client, ns).await;
+    let newer_field = json!({"spec": {"storage": {"storageClassName": null}, "pod": {"affinity": {
+        "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+            "topologyKey": "kubernetes.io/hostname",
+            "labelSelector": {"matchLabels": {"app": "zk"}},
+            "matchLabelKeys": ["pod-template-hash"]}]}}}}});
+    zk_api
+        .patch("zk", &PatchParams::default(), &Patch::Merge(&newer_field))
+        .await
+        .expect("the CRD takes the 1.33 pod fields");
+    let invalid = wait_for("InvalidSpec naming matchLabelKeys", WAIT, || async {
+        let c = zk_api.get("zk").await.ok()?;
+        let message = find_condition(&c, "Available")?.message;
+        message.contains("matchLabelKeys").then_some(message)
+    })
+    .await;
+    assert!(
+        invalid.contains("needs Kubernetes 1.31 or newer; this server is 1.20"),
+        "{invalid}"
+    );
+    assert_eq!(
+        resource_versions(&client, ns).await,
+        before,
+        "nothing is applied for a field the server cannot take"
+    );
+    let fix = json!({"spec": {"pod": {"affinity": null}}});
     zk_api
         .patch("zk", &PatchParams::default(), &Patch::Merge(&fix))
         .await

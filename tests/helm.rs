@@ -135,8 +135,9 @@ fn rules(role: &Value) -> Vec<String> {
         .collect()
 }
 
-const OPERATOR_RULES: [&str; 9] = [
+const OPERATOR_RULES: [&str; 10] = [
     "zookeeper.ensemble.dev|zookeeperclusters|get,list,watch",
+    "zookeeper.ensemble.dev|zookeeperclusters/finalizers|update",
     "zookeeper.ensemble.dev|zookeeperclusters/status|get,patch,update",
     "apps|statefulsets|get,list,watch,create,patch,update,delete",
     "|services,configmaps|get,list,watch,create,patch,update,delete",
@@ -434,7 +435,8 @@ fn monitoring_renders_a_service_monitor_and_alerts_on_exported_metrics() {
     );
     let rule = find(&docs, "PrometheusRule", "zookeeper-operator");
     let groups = rule["spec"]["groups"].as_array().expect("groups");
-    assert_eq!(groups.len(), 1, "ensemble alerts stay off by default");
+    assert_eq!(groups.len(), 2, "ensemble alerts on by default");
+    assert_eq!(groups[1]["name"], "zookeeper-ensembles");
     let exprs: Vec<String> = groups[0]["rules"]
         .as_array()
         .expect("rules")
@@ -460,6 +462,11 @@ fn monitoring_renders_a_service_monitor_and_alerts_on_exported_metrics() {
     let rule = find(&docs, "PrometheusRule", "zookeeper-operator");
     let text = serde_json::to_string(&rule["spec"]["groups"][1]).expect("json");
     assert!(text.contains("ZookeeperQuorumLost") && text.contains("ZookeeperSplitBrain"));
+    let mut without = on.to_vec();
+    without.extend(["--set", "metrics.prometheusRule.ensembleAlerts=false"]);
+    let docs = render(&without);
+    let rule = find(&docs, "PrometheusRule", "zookeeper-operator");
+    assert_eq!(rule["spec"]["groups"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -136,6 +136,14 @@ pub struct Notification {
     /// The ids a digest stands for; all leave the outbox when it is delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_ids: Vec<u64>,
+    /// A delivery attempt may have reached the receiver (it timed out after sending):
+    /// the receiver counts as told, so what follows must not be cancelled.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub maybe_delivered: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -198,7 +206,9 @@ impl AlertBook {
         material(self) == material(other)
     }
 
-    /// The first notification due at `now`, oldest first.
+    /// The first notification due at `now`, oldest first, whatever its receiver (a
+    /// delivery round takes [`due_by_receiver`](Self::due_by_receiver) instead: per
+    /// receiver in order).
     pub fn due(&self, now: u64) -> Option<&Notification> {
         self.outbox.iter().find(|n| n.not_before <= now)
     }
@@ -214,11 +224,13 @@ impl AlertBook {
         Some(self.outbox.remove(i))
     }
 
-    /// Records a failed delivery round: tried again at `until`.
-    pub fn postpone(&mut self, id: u64, until: u64) {
+    /// Records a failed delivery round: tried again at `until`. `maybe_delivered`: the
+    /// round may have reached the receiver (a timeout after sending).
+    pub fn postpone(&mut self, id: u64, until: u64, maybe_delivered: bool) {
         if let Some(n) = self.outbox.iter_mut().find(|n| n.id == id) {
             n.attempts += 1;
             n.not_before = until;
+            n.maybe_delivered |= maybe_delivered;
         }
     }
 

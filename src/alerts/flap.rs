@@ -14,17 +14,20 @@ pub fn record_change(alert: &mut Alert, now: u64) {
     alert.changes.push(now);
 }
 
-/// Forgets old changes and updates the flapping flag.
+/// Forgets old changes and updates the flapping flag. A flapping alert is stable again
+/// [`FLAP_QUIET_SECS`] after its last change, even if the window still holds enough
+/// changes (else it would take the whole window), and starts counting afresh.
 pub fn update(alert: &mut Alert, now: u64) {
     alert
         .changes
         .retain(|t| now.saturating_sub(*t) < FLAP_WINDOW_SECS);
-    if alert.changes.len() >= FLAP_CHANGES {
-        alert.flapping = true;
-    } else if alert.flapping {
+    if alert.flapping {
         let last = alert.changes.last().copied().unwrap_or(0);
         if now.saturating_sub(last) >= FLAP_QUIET_SECS {
             alert.flapping = false;
+            alert.changes.clear();
         }
+    } else if alert.changes.len() >= FLAP_CHANGES {
+        alert.flapping = true;
     }
 }

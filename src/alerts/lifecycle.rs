@@ -196,6 +196,10 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
             && now.saturating_sub(alert.active_since) >= e.timing.for_secs
         {
             alert.state = AlertState::Firing;
+            // Flapping is about blips too short to fire; an alert that fires is told as
+            // it is, each episode with its own firing and resolved notice.
+            alert.changes.clear();
+            alert.flapping = false;
         }
         flap::update(alert, now);
     }
@@ -223,6 +227,7 @@ pub fn evaluate(book: &AlertBook, e: &Evaluation<'_>) -> (AlertBook, Vec<Notific
                 not_before: 0,
                 merged: 0,
                 merged_ids: Vec::new(),
+                maybe_delivered: false,
             };
             book.next_id += 1;
             queued.push(n.clone());
@@ -277,6 +282,30 @@ pub fn next_evaluation(book: &AlertBook, timing: Timing) -> Option<u64> {
 }
 
 /// Decides what `route` hears about `alert` now, and records it as told.
+///
+/// Per receiver the alert is a small state machine over [`Told`]:
+///
+/// ```text
+/// (never) / Resolved --firing, not muted, source active now--> Firing
+/// (never) / Resolved --blips shorter than `for`, flapping, active now--> Flapping
+/// Firing --repeat interval passed, source active now--> Firing (a repeat)
+/// Flapping --fires for real--> Firing (a repeat: the receiver already holds it open)
+/// Firing / Flapping --resolved (flapping: stable again)--> Resolved
+/// ```
+///
+/// Invariants (checked by `tests/alert_props.rs` over random fault and delivery
+/// sequences; the numbers are the issue's):
+/// 1. a receiver told firing hears resolved once the alert resolves (muting never
+///    holds back a resolution);
+/// 2. a first firing notice is only queued while the source is active (not while it
+///    waits out `keepFiringFor`); queued firing notices still undelivered when it
+///    resolves are withdrawn ([`AlertBook::compact`]);
+/// 3. resolved only follows firing or flapping to the same receiver; when the firing
+///    notice was withdrawn before it could reach the receiver, so is the resolved one;
+/// 4. a resolution sets the receiver back to Resolved, so the next episode pages;
+/// 5. an already-told firing alert is repeated only after the repeat interval, and a
+///    grouped notification carries only the alerts whose told state changed;
+/// 6. all of it lives in the persisted book (`delivered` and the outbox).
 fn tell(
     alert: &mut Alert,
     fp: &str,
@@ -290,46 +319,47 @@ fn tell(
     }
     let last = alert.delivered.get(&route.receiver).copied();
     let last_told = last.map(|d| d.told);
-    let (status, told, repeat) = if alert.flapping {
-        // One notice while it flaps; the state it settles in is told once it is stable.
-        if last_told == Some(Told::Flapping) || muted {
-            return None;
-        }
-        (Status::Firing, Told::Flapping, false)
-    } else {
-        match alert.state {
-            AlertState::Firing if !muted => match last {
-                Some(d) if d.told == Told::Firing => {
-                    if now.saturating_sub(d.at) < timing.repeat_secs {
-                        return None;
-                    }
-                    (Status::Firing, Told::Firing, true)
-                }
-                _ => (Status::Firing, Told::Firing, false),
-            },
-            AlertState::Resolved => {
-                if !matches!(last_told, Some(Told::Firing | Told::Flapping)) {
+    let told_firing = matches!(last_told, Some(Told::Firing | Told::Flapping));
+    // The source is there now (a firing alert waiting out keep_firing is not).
+    let active_now = alert.state != AlertState::Resolved && alert.clear_since.is_none();
+    let (told, repeat) = match alert.state {
+        AlertState::Firing if !muted && active_now => match last {
+            Some(d) if d.told == Told::Firing => {
+                if now.saturating_sub(d.at) < timing.repeat_secs {
                     return None;
                 }
-                alert.delivered.insert(
-                    route.receiver.clone(),
-                    Delivered {
-                        told: Told::Resolved,
-                        at: now,
-                    },
-                );
-                if !route.send_resolved {
-                    return None;
-                }
-                return Some(snapshot(alert, fp, Status::Resolved, false, false));
+                (Told::Firing, true)
             }
-            _ => return None,
+            Some(d) if d.told == Told::Flapping => (Told::Firing, true),
+            _ => (Told::Firing, false),
+        },
+        // One notice for blips that each were too short to fire; the resolution waits
+        // until it is stable.
+        AlertState::Pending if alert.flapping && !muted && !told_firing => (Told::Flapping, false),
+        AlertState::Resolved if told_firing && !alert.flapping => {
+            alert.delivered.insert(
+                route.receiver.clone(),
+                Delivered {
+                    told: Told::Resolved,
+                    at: now,
+                },
+            );
+            return route
+                .send_resolved
+                .then(|| snapshot(alert, fp, Status::Resolved, false, false));
         }
+        _ => return None,
     };
     alert
         .delivered
         .insert(route.receiver.clone(), Delivered { told, at: now });
-    Some(snapshot(alert, fp, status, told == Told::Flapping, repeat))
+    Some(snapshot(
+        alert,
+        fp,
+        Status::Firing,
+        told == Told::Flapping,
+        repeat,
+    ))
 }
 
 fn snapshot(

@@ -16,6 +16,7 @@ mod fingerprint;
 mod flap;
 mod inhibit;
 mod lifecycle;
+mod outbox;
 mod source;
 mod summary;
 

@@ -8,7 +8,7 @@ mod scale;
 mod spec;
 mod status;
 
-pub use crd::{CrdError, crd_yaml, strip_cel_validations};
+pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
 pub use notifications::*;
 pub use recovery_state::*;
 pub use rollout::*;

@@ -114,6 +114,7 @@ pub struct ImageSpec {
     /// Image tag (or `sha256:...` digest).
     #[serde(default = "default_image_tag")]
     #[schemars(length(min = 1, max = 128))]
+    #[schemars(regex(pattern = r"^(sha256:[0-9a-fA-F]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]*)$"))]
     pub tag: String,
     #[serde(default)]
     pub pull_policy: PullPolicy,
@@ -173,18 +174,33 @@ impl PullPolicy {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "self.mode == oldSelf.mode", "message": "storage.mode is immutable"},
+    {"rule": "self.mode == oldSelf.mode", "message": "storage.mode is immutable", "fieldPath": ".mode"},
     {"rule": "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
-     "message": "storage.storageClassName is immutable"}
+     "message": "storage.storageClassName is immutable", "fieldPath": ".storageClassName"},
+    // Equal quantities spelled differently (10Gi, 10240Mi) are the same size. The
+    // quantity library needs Kubernetes 1.29+ (the oldest we support is 1.30).
+    {"rule": "isQuantity(string(self.size)) && isQuantity(string(oldSelf.size)) ? quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) == 0 : string(self.size) == string(oldSelf.size)",
+     "message": "storage.size cannot change (resizing member volumes is not supported yet)",
+     "fieldPath": ".size"},
+    {"rule": "isQuantity(string(self.size)) && quantity(string(self.size)).isGreaterThan(quantity('0'))",
+     "message": "storage.size must be a positive quantity such as 10Gi", "fieldPath": ".size"}
 ]))]
 pub struct StorageSpec {
     #[serde(default)]
     pub mode: StorageMode,
     /// Volume size per member (PVC request, or the emptyDir size limit when ephemeral).
     #[serde(default = "default_storage_size")]
+    // Quantity's schema is nullable, but `size` is not an Option: an explicit null would
+    // be stored and then fail to decode, breaking the watch of every cluster in scope.
+    // Not nullable, the server replaces a null with the default instead.
+    #[schemars(extend("nullable" = false))]
     pub size: Quantity,
     /// Storage class of the members' PVCs; the cluster default when unset. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
     pub storage_class_name: Option<String>,
     /// What happens to PVCs when the cluster is deleted or scaled down.
     #[serde(default)]
@@ -234,6 +250,11 @@ pub enum RetentionPolicy {
 /// Typed zoo.cfg knobs plus free extra entries. Keys the operator owns are rejected.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.minSessionTimeout) || !has(self.maxSessionTimeout) || self.minSessionTimeout <= self.maxSessionTimeout",
+     "message": "config.minSessionTimeout must not exceed config.maxSessionTimeout",
+     "fieldPath": ".minSessionTimeout"}
+]))]
 pub struct ZookeeperConfig {
     /// Basic time unit in milliseconds.
     #[serde(default = "default_tick_time")]
@@ -270,8 +291,21 @@ pub struct ZookeeperConfig {
     /// Extra zoo.cfg entries. Keys the operator owns (dataDir, clientPort, server.N, ...) are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("x-kubernetes-validations" = owned_keys_rule()))]
+    // Bounded so the API server can cost the CEL rule above: unbounded, it assumes ~400k
+    // entries and refuses the whole CRD (over the per-rule budget on Kubernetes 1.25+).
+    #[schemars(extend("maxProperties" = MAX_EXTRA_ENTRIES))]
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": MAX_EXTRA_VALUE_LEN}))]
     pub extra: BTreeMap<String, String>,
 }
+
+/// The longest cluster name whose derived names all stay legal: StatefulSet pods carry a
+/// `controller-revision-hash` label of `NAME-<10 chars>`, which must fit in 63 characters.
+pub const MAX_NAME_LEN: usize = 52;
+
+/// At most this many `config.extra` entries (the schema's `maxProperties`).
+pub const MAX_EXTRA_ENTRIES: usize = 64;
+/// The longest `config.extra` value (the schema's `maxLength`, which bounds the CEL cost).
+pub const MAX_EXTRA_VALUE_LEN: usize = 1024;
 
 /// zoo.cfg keys the operator sets itself; `config.extra` may not override them.
 pub const OPERATOR_OWNED_KEYS: &[&str] = &[
@@ -290,6 +324,22 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "skipACL",
 ];
 
+/// zoo.cfg keys that have a typed field (and that field); `config.extra` setting them is a
+/// mistake.
+pub const TYPED_ZOO_CFG_KEYS: &[(&str, &str)] = &[
+    ("tickTime", "config.tickTime"),
+    ("initLimit", "config.initLimit"),
+    ("syncLimit", "config.syncLimit"),
+    ("maxClientCnxns", "config.maxClientCnxns"),
+    (
+        "autopurge.snapRetainCount",
+        "config.autopurgeSnapRetainCount",
+    ),
+    ("autopurge.purgeInterval", "config.autopurgePurgeInterval"),
+    ("minSessionTimeout", "config.minSessionTimeout"),
+    ("maxSessionTimeout", "config.maxSessionTimeout"),
+];
+
 /// Owned key prefixes: `server.N` membership lines.
 pub const OPERATOR_OWNED_PREFIXES: &[&str] = &["server.", "group.", "weight."];
 
@@ -305,9 +355,20 @@ fn owned_keys_rule() -> serde_json::Value {
         .map(|p| format!("!k.startsWith('{p}')"))
         .collect::<Vec<_>>()
         .join(" && ");
+    let typed = TYPED_ZOO_CFG_KEYS
+        .iter()
+        .map(|(k, _)| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(",");
     serde_json::json!([{
         "rule": format!("self.all(k, {prefixes} && !(k in [{keys}]))"),
         "message": "config.extra must not set keys the operator owns (dataDir, clientPort, server.N, ...)"
+    }, {
+        "rule": format!("self.all(k, !(k in [{typed}]))"),
+        "message": "config.extra must not set keys that have a typed field (tickTime: use config.tickTime, ...)"
+    }, {
+        "rule": "self.all(k, k.matches('^[A-Za-z0-9._-]+$') && !self[k].contains('\\n') && !self[k].contains('\\r'))",
+        "message": "config.extra keys may hold only letters, digits, '.', '_' and '-', and values must be a single line"
     }])
 }
 
@@ -348,6 +409,10 @@ impl Default for ZookeeperConfig {
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.heap) || (isQuantity(string(self.heap)) && quantity(string(self.heap)).isGreaterThan(quantity('0')))",
+     "message": "jvm.heap must be a positive quantity such as 1Gi", "fieldPath": ".heap"}
+]))]
 pub struct JvmSpec {
     /// Heap size (-Xms/-Xmx) as a Kubernetes quantity, e.g. `1Gi`. Default: 3/4 of the memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,10 @@ use sha2::{Digest, Sha256};
 use super::labels::{
     CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, config_map_name, member_host, object_meta,
 };
-use super::scripts::{DATA_DIR, MEMBER_CONF_DIR, liveness_script, readiness_script, start_script};
+use super::scripts::{
+    DATA_DIR, LOGBACK, LOGBACK_XML, MEMBER_CONF_DIR, liveness_script, readiness_script,
+    start_script,
+};
 use crate::validate::ValidCluster;
 use crate::zk::dynamic_config::{ClientAddr, Role, ServerSpec};
 
@@ -89,6 +92,7 @@ pub fn config_map(cluster: &ValidCluster, members: &[u64]) -> ConfigMap {
         (START_SCRIPT.to_string(), start_script()),
         (READY_SCRIPT.to_string(), readiness_script()),
         (LIVE_SCRIPT.to_string(), liveness_script()),
+        (LOGBACK.to_string(), LOGBACK_XML.to_string()),
     ]);
     ConfigMap {
         metadata: object_meta(cluster, config_map_name(&cluster.name)),

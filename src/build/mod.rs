@@ -28,6 +28,8 @@ pub struct DesiredObjects {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerCapabilities {
     pub policy_v1: bool,
+    /// The server's Kubernetes minor version (`36` for 1.36); `None` when unknown.
+    pub minor: Option<u32>,
 }
 
 /// The membership the objects carry: how many pods the StatefulSet runs and which member

@@ -11,6 +11,29 @@ pub const DATA_DIR: &str = "/data";
 /// survive a restart with the data it belongs to. With ephemeral storage `/data` is an
 /// emptyDir, so a new pod seeds afresh, which is right: it has no data either.
 pub const MEMBER_CONF_DIR: &str = "/data/conf";
+/// ZooKeeper's logging configuration, shipped in the ConfigMap and installed in
+/// `CONF_DIR`, where the image's `CLASSPATH` (`$ZOOCFGDIR:...`) makes logback find it.
+pub const LOGBACK: &str = "logback.xml";
+
+/// Console logging at INFO, as ZooKeeper's own `conf/logback.xml` (3.8/3.9) configures it
+/// by default; the level can be raised with `-Dzookeeper.console.threshold=DEBUG` in
+/// `jvm.extraFlags`.
+pub const LOGBACK_XML: &str = r#"<!-- Managed by zookeeper-operator: ZooKeeper's default console logging. -->
+<configuration>
+  <property name="zookeeper.console.threshold" value="INFO" />
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder>
+      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+    </encoder>
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
+      <level>${zookeeper.console.threshold}</level>
+    </filter>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="CONSOLE" />
+  </root>
+</configuration>
+"#;
 
 /// Derives myid from the pod ordinal, seeds the member's config from the ConfigMap only
 /// when it has none (or was removed from its committed membership), keeps ZooKeeper's
@@ -38,10 +61,17 @@ if [ -f "$conf/zoo.cfg" ]; then
     committed=""
   fi
 fi
+# Copies a ConfigMap file as a file of our own: the mount is read-only (mode 0555) and a
+# plain cp keeps that mode, so the next seed could not overwrite the copy as a non-root
+# user. rm first also mends a read-only copy an older version left behind.
+seed() {{ rm -f "$2"; cp "$1" "$2"; chmod 0644 "$2"; }}
+# ZooKeeper's logging: the image's /conf/logback.xml is hidden by the writable /conf
+# volume, and logback's fallback logs everything at DEBUG.
+seed {TEMPLATE_DIR}/{LOGBACK} {CONF_DIR}/{LOGBACK}
 if [ -z "$committed" ]; then
   # Seed: the ConfigMap's member list is the committed membership plus this member.
-  cp {TEMPLATE_DIR}/zoo.cfg.dynamic "$conf/zoo.cfg.dynamic"
-  cp {TEMPLATE_DIR}/zoo.cfg "$conf/zoo.cfg.next"
+  seed {TEMPLATE_DIR}/zoo.cfg.dynamic "$conf/zoo.cfg.dynamic"
+  seed {TEMPLATE_DIR}/zoo.cfg "$conf/zoo.cfg.next"
 else
   # Static settings from the template, membership as committed.
   grep -v '^dynamicConfigFile=' {TEMPLATE_DIR}/zoo.cfg > "$conf/zoo.cfg.next"
@@ -83,8 +113,14 @@ printf ruok >&3
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
     use std::process::Command;
+
+    unsafe extern "C" {
+        #[link_name = "geteuid"]
+        fn libc_geteuid() -> u32;
+    }
 
     use super::*;
 
@@ -117,18 +153,66 @@ mod tests {
         }
 
         fn template(&self, zoo_cfg: &str, dynamic: &str) {
-            fs::write(self.path("t/zoo.cfg"), zoo_cfg).expect("template");
-            fs::write(self.path("t/zoo.cfg.dynamic"), dynamic).expect("template");
+            for (file, text) in [
+                ("t/zoo.cfg", zoo_cfg),
+                ("t/zoo.cfg.dynamic", dynamic),
+                ("t/logback.xml", LOGBACK_XML),
+            ] {
+                // A new ConfigMap revision replaces the files (the kubelet swaps a symlink).
+                let _ = fs::remove_file(self.path(file));
+                fs::write(self.path(file), text).expect("template");
+            }
         }
 
         fn start(&self, pod: &str) -> String {
+            self.run(pod, Command::new("bash"))
+        }
+
+        /// As the official image's user (uid/gid 1000) with every capability dropped, the
+        /// way a pod with the operator's securityContext runs: root's permission overrides
+        /// would hide a file the script cannot overwrite. The templates are read-only like
+        /// the ConfigMap mount (mode 0555, owned by root); the volumes belong to the user
+        /// (fsGroup). Run by a non-root developer, the script runs as that user instead.
+        fn start_unprivileged(&self, pod: &str) -> String {
+            for f in ["t/zoo.cfg", "t/zoo.cfg.dynamic", "t/logback.xml"] {
+                fs::set_permissions(self.path(f), fs::Permissions::from_mode(0o555))
+                    .expect("chmod");
+            }
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            if unsafe { libc_geteuid() } != 0 {
+                return self.start(pod);
+            }
+            for dir in ["d", "c"] {
+                fs::create_dir_all(self.path(dir)).expect("dir");
+            }
+            let owned = Command::new("chown")
+                .args(["-R", "1000:1000"])
+                .arg(self.path("d"))
+                .arg(self.path("c"))
+                .status()
+                .expect("chown");
+            assert!(owned.success());
+            let mut setpriv = Command::new("setpriv");
+            setpriv.args([
+                "--reuid=1000",
+                "--regid=1000",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--no-new-privs",
+                "bash",
+            ]);
+            self.run(pod, setpriv)
+        }
+
+        fn run(&self, pod: &str, mut shell: Command) -> String {
             let r = self.root.display().to_string();
             let script = start_script()
                 .replace(TEMPLATE_DIR, &format!("{r}/t"))
                 .replace(MEMBER_CONF_DIR, &format!("{r}/d/m"))
                 .replace(DATA_DIR, &format!("{r}/d"))
                 .replace(CONF_DIR, &format!("{r}/c"));
-            let out = Command::new("bash")
+            let out = shell
                 .arg("-c")
                 .arg(script)
                 .env("POD_NAME", pod)
@@ -235,5 +319,53 @@ mod tests {
         assert!(out.contains("seeding afresh"), "{out}");
         assert_eq!(m.read("d/m/zoo.cfg"), cfg(&m.root, 2000, "zoo.cfg.dynamic"));
         assert_eq!(m.read("d/m/zoo.cfg.dynamic"), THREE);
+    }
+
+    /// Scaled down with its volume retained, then up again: the member seeds afresh over
+    /// the copies of its first seed. As a non-root user this failed ("Permission denied")
+    /// while the copies kept the ConfigMap mount's read-only mode.
+    #[test]
+    fn reseeding_over_earlier_copies_works_as_the_image_user() {
+        let m = Member::new("reseed-uid");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        m.start_unprivileged("zk-2");
+        assert_eq!(m.read("d/m/zoo.cfg.dynamic"), THREE);
+        let mode = fs::metadata(m.path("d/m/zoo.cfg.dynamic"))
+            .expect("copy")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "the copy is the member's own file");
+        fs::write(
+            m.path("d/m/zoo.cfg.dynamic.100000009"),
+            "server.1=a\nserver.2=b\n",
+        )
+        .expect("write");
+        fs::write(
+            m.path("d/m/zoo.cfg"),
+            cfg(&m.root, 2000, "zoo.cfg.dynamic.100000009"),
+        )
+        .expect("write");
+        let four = "server.1=a\nserver.2=b\nserver.3=c\nserver.4=d\n";
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), four);
+        let out = m.start_unprivileged("zk-2");
+        assert!(out.contains("seeding afresh"), "{out}");
+        assert_eq!(m.read("d/m/zoo.cfg.dynamic"), four);
+    }
+
+    /// ZooKeeper's logging configuration lands where logback looks ($ZOOCFGDIR), at INFO.
+    #[test]
+    fn the_logging_configuration_is_installed_in_the_config_dir() {
+        let m = Member::new("logback");
+        m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
+        m.start_unprivileged("zk-0");
+        let logback = m.read("c/logback.xml");
+        assert_eq!(logback, LOGBACK_XML);
+        assert!(logback.contains(r#"<root level="INFO">"#));
+        m.start_unprivileged("zk-0");
+        assert_eq!(
+            m.read("c/logback.xml"),
+            LOGBACK_XML,
+            "a restart installs it again"
+        );
     }
 }

@@ -24,6 +24,8 @@ use crate::validate::ValidCluster;
 
 pub const CONTAINER: &str = "zookeeper";
 pub const DATA_VOLUME: &str = "data";
+/// ZooKeeper's log directory (an emptyDir), also where an OutOfMemoryError's heap dump goes.
+pub const LOGS_DIR: &str = "/logs";
 pub const CONFIG_HASH_ANNOTATION: &str = "zookeeper.ensemble.dev/config-hash";
 /// The official image runs ZooKeeper as uid/gid 1000.
 const ZOOKEEPER_UID: i64 = 1000;
@@ -155,7 +157,7 @@ fn container(cluster: &ValidCluster) -> Container {
             mount("config-templates", TEMPLATE_DIR, true),
             mount("conf", CONF_DIR, false),
             mount(DATA_VOLUME, DATA_DIR, false),
-            mount("logs", "/logs", false),
+            mount("logs", LOGS_DIR, false),
             mount("tmp", "/tmp", false),
         ]),
         security_context: Some(SecurityContext {
@@ -192,7 +194,7 @@ fn env(cluster: &ValidCluster) -> Vec<EnvVar> {
     vec![
         field("POD_NAME", "metadata.name"),
         field("POD_NAMESPACE", "metadata.namespace"),
-        value("ZOO_LOG_DIR", "/logs".to_string()),
+        value("ZOO_LOG_DIR", LOGS_DIR.to_string()),
         // Before SERVER_JVMFLAGS, which expands it.
         digest_env(&cluster.name),
         value("SERVER_JVMFLAGS", jvm_flags(cluster)),
@@ -209,6 +211,10 @@ pub fn jvm_flags(cluster: &ValidCluster) -> String {
         flags.push(format!("-Xms{mib}m"));
         flags.push(format!("-Xmx{mib}m"));
     }
+    // zkServer.sh adds -XX:+HeapDumpOnOutOfMemoryError; the dump would go to the working
+    // directory, which is read-only. /logs is an emptyDir: it outlives the killed container
+    // (kubectl cp reads it) and is not the data volume, which a dump could fill.
+    flags.push(format!("-XX:HeapDumpPath={LOGS_DIR}"));
     flags.extend(
         cluster
             .spec

@@ -12,7 +12,10 @@ fn objects(spec_yaml: &str) -> DesiredObjects {
     let cluster = valid(spec_yaml);
     desired_objects(
         &cluster,
-        ServerCapabilities { policy_v1: true },
+        ServerCapabilities {
+            policy_v1: true,
+            minor: Some(33),
+        },
         &Membership::of_spec(&cluster),
     )
 }
@@ -67,6 +70,7 @@ fn config_map_holds_config_member_list_and_scripts() {
         keys,
         [
             "live.sh",
+            "logback.xml",
             "ready.sh",
             "start.sh",
             "zoo.cfg",
@@ -174,7 +178,10 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
     let cluster = valid("{}");
     let old = desired_objects(
         &cluster,
-        ServerCapabilities { policy_v1: false },
+        ServerCapabilities {
+            policy_v1: false,
+            minor: Some(20),
+        },
         &Membership::of_spec(&cluster),
     );
     assert!(old.pdb.is_none());
@@ -264,7 +271,7 @@ fn statefulset_shape() {
     assert_eq!(
         jvm.as_deref(),
         Some(
-            "-Xms1536m -Xmx1536m \
+            "-Xms1536m -Xmx1536m -XX:HeapDumpPath=/logs \
              -Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)"
         )
     );

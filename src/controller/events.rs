@@ -6,7 +6,7 @@ use kube::runtime::events::{Event, EventType};
 
 use super::context::Context;
 use crate::api::ZookeeperCluster;
-use crate::health::{MemberId, Transition};
+use crate::health::{Formation, MemberId, Transition};
 use crate::status::{self, notices::Notice};
 use crate::validate::ValidCluster;
 
@@ -65,6 +65,8 @@ fn transition_member(transition: &Transition) -> Option<MemberId> {
     match transition {
         Transition::MemberDown { member, .. }
         | Transition::MemberRecovered { member, .. }
+        | Transition::MemberStarting { member, .. }
+        | Transition::MemberJoined { member, .. }
         | Transition::LeaderElected { member, .. }
         | Transition::FollowerLagging { member, .. }
         | Transition::Overloaded { member, .. } => Some(*member),
@@ -109,4 +111,18 @@ pub fn truncate(text: &str) -> String {
         end -= 1;
     }
     format!("{}...", &text[..end])
+}
+
+/// Where the cluster stands in its first formation (until every member served once).
+pub fn formation(cluster: &ZookeeperCluster) -> Formation {
+    let created = cluster
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .and_then(|t| u64::try_from(t.0.as_second()).ok());
+    Formation::of(
+        status::first_formation(cluster.status.as_ref()),
+        created,
+        crate::recovery::unix(std::time::SystemTime::now()),
+    )
 }

@@ -71,19 +71,48 @@ where
     }
 }
 
-/// Asks the server which optional APIs it has (PodDisruptionBudget `policy/v1` is 1.21+).
-pub async fn server_capabilities(client: &Client) -> ServerCapabilities {
+/// Asks the server which optional APIs it has (PodDisruptionBudget `policy/v1` is 1.21+)
+/// and its version (fields newer than the server are refused by validation). Only a 404
+/// means "not served": any other failure is retried, then fails the start, rather than
+/// switching PodDisruptionBudgets off for the whole leadership term.
+pub async fn server_capabilities(client: &Client) -> anyhow::Result<ServerCapabilities> {
+    let mut delay = std::time::Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match probe_server(client).await {
+            Ok(server) => return Ok(server),
+            Err(error) if attempt < DISCOVERY_ATTEMPTS => {
+                tracing::warn!(%error, attempt, retry_in = ?delay, "cannot ask the server which APIs it serves");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error)
+                    .context("cannot ask the Kubernetes server which APIs it serves"));
+            }
+        }
+    }
+}
+
+/// Discovery tries before the operator gives up starting (~8 s of backoff in all).
+const DISCOVERY_ATTEMPTS: u32 = 5;
+
+async fn probe_server(client: &Client) -> Result<ServerCapabilities, kube::Error> {
+    let version = client.apiserver_version().await?;
+    let minor = version.minor.trim_end_matches('+').parse().ok();
     let policy_v1 = match client.list_api_group_resources("policy/v1").await {
         Ok(list) => list
             .resources
             .iter()
             .any(|r| r.name == "poddisruptionbudgets"),
-        Err(error) => {
-            tracing::info!(%error, "no policy/v1 API: PodDisruptionBudgets are skipped");
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::info!(version = %version.git_version, "no policy/v1 API: PodDisruptionBudgets are skipped");
             false
         }
+        Err(error) => return Err(error),
     };
-    ServerCapabilities { policy_v1 }
+    Ok(ServerCapabilities { policy_v1, minor })
 }
 
 /// Every 10 s: refreshes member gauges. Deleted clusters are forgotten on their delete
@@ -98,11 +127,16 @@ fn spawn_janitor(
         loop {
             every.tick().await;
             ctx.quorum.retain(|key| store.get(key).is_some()).await;
-            // Gauges follow the members between health changes too (zxid lag, load).
+            // The one writer of the ensemble gauges: they follow the members between
+            // health changes too (zxid lag, load), lose the series of members that left
+            // and of deleted clusters.
             ctx.quorum.for_each_current(|key, assessment| {
                 let namespace = key.namespace.as_deref().unwrap_or_default();
                 ctx.metrics
                     .observe_ensemble(namespace, &key.name, assessment);
+            });
+            ctx.metrics.retain_clusters(|namespace, name| {
+                store.get(&ObjectRef::new(name).within(namespace)).is_some()
             });
             ctx.applied.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()
@@ -214,7 +248,7 @@ pub async fn run(
     ready: Arc<std::sync::atomic::AtomicBool>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
-    let server = server_capabilities(&client).await;
+    let server = server_capabilities(&client).await?;
     let reporter = Reporter {
         controller: MANAGER.to_string(),
         instance: std::env::var("POD_NAME").ok(),

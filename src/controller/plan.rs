@@ -19,7 +19,9 @@ use crate::recovery::{Decision, WaitCause};
 use crate::rollout::RolloutPlan;
 use crate::scale::{ScalePlan, ScaleStep};
 use crate::status;
-use crate::validate::{ValidCluster, ValidationError, check_immutable, validate as validate_spec};
+use crate::validate::{
+    ValidCluster, ValidationError, check_immutable, check_server_support, validate as validate_spec,
+};
 
 /// Everything this pass will do, decided before anything is done (the desired objects
 /// go along separately: act moves them into the apply).
@@ -36,13 +38,15 @@ pub struct Plan {
 }
 
 /// The spec as the operator accepts it, with the fields that cannot change checked
-/// against the live StatefulSet.
+/// against the live StatefulSet and the fields the server is too old for refused.
 pub fn validate(
     cluster: &ZookeeperCluster,
     live: Option<&StatefulSet>,
+    server: ServerCapabilities,
 ) -> Result<ValidCluster, ValidationError> {
     let valid = validate_spec(cluster)?;
-    let errors = check_immutable(&valid.spec, live);
+    let mut errors = check_immutable(&valid.spec, live);
+    errors.extend(check_server_support(&valid.spec, server));
     if errors.is_empty() {
         Ok(valid)
     } else {

@@ -14,7 +14,7 @@ use super::memory::Poisoned;
 use crate::api::ZookeeperCluster;
 use crate::build::labels::{CLIENT_PORT, myid, pod_ordinal};
 use crate::health::{
-    ContainerState, EnsembleAssessment, MemberId, PodView, Transition, transitions,
+    ContainerState, EnsembleAssessment, Formation, MemberId, PodView, Transition, told_transitions,
 };
 use crate::observe::{EnsembleWatcher, MemberEndpoint, WatcherConfig};
 use crate::status::is_pod_ready;
@@ -28,6 +28,8 @@ struct Watched {
     pods: BTreeMap<MemberId, PodView>,
     /// The assessment whose transitions were last told as Events.
     told: Option<EnsembleAssessment>,
+    /// The formation grace ran out and what was wrong then was told.
+    overdue_told: bool,
 }
 
 pub struct QuorumWatchers {
@@ -73,6 +75,7 @@ impl QuorumWatchers {
                 members: members.clone(),
                 pods: BTreeMap::new(),
                 told: None,
+                overdue_told: false,
             }
         });
         if watched.members != members {
@@ -87,35 +90,41 @@ impl QuorumWatchers {
     }
 
     /// The transitions from the assessment told last to `current` (the one this pass
-    /// reports, with the members a scale-down removed marked). Reading them marks
-    /// nothing: [`Self::mark_told`] does, once they were told, so a pass that fails
-    /// before telling them (a failed apply) leaves them for the next pass.
+    /// reports, with the members a scale-down removed marked; while the cluster forms, as
+    /// its formation says ([`told_transitions`])). Reading them marks nothing:
+    /// [`Self::mark_told`] does, once they were told, so a pass that fails before telling
+    /// them (a failed apply) leaves them for the next pass.
     pub fn untold(
         &self,
         cluster: &ZookeeperCluster,
         current: &EnsembleAssessment,
+        formation: Formation,
     ) -> Result<Vec<Transition>, Poisoned> {
         let key = ObjectRef::from_obj(cluster);
         let clusters = self.clusters.lock().map_err(|_| Poisoned)?;
         let Some(watched) = clusters.get(&key) else {
             return Ok(Vec::new());
         };
+        let overdue_news = formation.overdue() && !watched.overdue_told;
         Ok(match &watched.told {
-            Some(previous) if previous.same_health(current) => Vec::new(),
-            previous => transitions(previous.as_ref(), current),
+            Some(previous) if previous.same_health(current) && !overdue_news => Vec::new(),
+            previous => told_transitions(formation, previous.as_ref(), current, overdue_news),
         })
     }
 
-    /// `current`'s transitions were told as Events.
+    /// `current`'s transitions were told as Events (and, past the formation grace, the
+    /// faults a forming cluster still had).
     pub fn mark_told(
         &self,
         cluster: &ZookeeperCluster,
         current: &EnsembleAssessment,
+        formation: Formation,
     ) -> Result<(), Poisoned> {
         let key = ObjectRef::from_obj(cluster);
         let mut clusters = self.clusters.lock().map_err(|_| Poisoned)?;
         if let Some(watched) = clusters.get_mut(&key) {
             watched.told = Some(current.clone());
+            watched.overdue_told |= formation.overdue();
         }
         Ok(())
     }
@@ -283,18 +292,24 @@ mod tests {
             &[MemberObservation::new(1, "zk-0", "192.0.2.1:2181")],
             &Thresholds::default(),
         );
-        let first = watchers.untold(&cluster, &down).expect("not poisoned");
+        let first = watchers
+            .untold(&cluster, &down, Formation::Formed)
+            .expect("not poisoned");
         assert!(!first.is_empty(), "a member down is a transition");
         // The pass failed before telling them (a failed apply): the next pass gets the
         // same transitions again, not nothing.
         assert_eq!(
-            watchers.untold(&cluster, &down).expect("not poisoned"),
+            watchers
+                .untold(&cluster, &down, Formation::Formed)
+                .expect("not poisoned"),
             first
         );
-        watchers.mark_told(&cluster, &down).expect("not poisoned");
+        watchers
+            .mark_told(&cluster, &down, Formation::Formed)
+            .expect("not poisoned");
         assert!(
             watchers
-                .untold(&cluster, &down)
+                .untold(&cluster, &down, Formation::Formed)
                 .expect("not poisoned")
                 .is_empty()
         );

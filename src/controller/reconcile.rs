@@ -76,7 +76,7 @@ fn memory_key(cluster: &ZookeeperCluster) -> String {
 
 async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Action> {
     let live = gather::statefulset(ctx, cluster).await?;
-    let valid = match plan::validate(cluster, live.as_ref()) {
+    let valid = match plan::validate(cluster, live.as_ref(), ctx.server) {
         Ok(valid) => valid,
         Err(error) => return Ok(report::invalid(ctx, cluster, &error).await?),
     };

@@ -82,7 +82,7 @@ pub async fn spec_warnings(
         }
     }
     if without_pdb && ctx.first_pdb_warning(&valid.uid)? {
-        let message = "this Kubernetes server has no policy/v1 API (older than 1.21): no PodDisruptionBudget is created";
+        let message = "this Kubernetes server does not serve policy/v1 PodDisruptionBudgets (Kubernetes 1.21+): no PodDisruptionBudget is created";
         let notice = warning_notice("PodDisruptionBudgetUnsupported", message.into());
         events::publish(ctx, cluster, &notice).await;
     }
@@ -98,7 +98,7 @@ fn warning_notice(reason: &str, message: String) -> Notice {
 }
 
 /// Tells the gathered transitions (after the apply, close to the status patch that shows
-/// the same change), then marks them told; feeds the member gauges; tells a reconfig
+/// the same change), then marks them told; tells a reconfig
 /// whose reply was lost once the committed membership shows it.
 pub async fn transitions(
     ctx: &Context,
@@ -108,9 +108,7 @@ pub async fn transitions(
 ) -> Result<()> {
     events::tell_transitions(ctx, cluster, valid, &world.transitions).await;
     if let Some(assessment) = &world.assessment {
-        ctx.quorum.mark_told(cluster, assessment)?;
-        ctx.metrics
-            .observe_ensemble(&valid.namespace, &valid.name, assessment);
+        ctx.quorum.mark_told(cluster, assessment, world.formation)?;
     }
     let unknown = world.reconfig_unknown.as_ref();
     if let Some(told) = scale::outcome(ctx, valid, unknown, world.committed.as_ref())? {
@@ -186,7 +184,7 @@ async fn notify(
         assessment: world.assessment.as_ref(),
         decisions: &decisions,
         restarting: &restarting,
-        forming: status::forming(cluster.status.as_ref()),
+        forming: status::first_formation(cluster.status.as_ref()),
     };
     match ctx
         .notifier

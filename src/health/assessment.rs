@@ -18,6 +18,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// Leader, follower, observer or standalone: answering clients.
+    pub fn serves(self) -> bool {
+        matches!(
+            self,
+            Self::Leader | Self::Follower | Self::Observer | Self::Standalone
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Leader => "leader",

@@ -9,6 +9,7 @@
 mod assess;
 mod assessment;
 mod fault;
+mod forming;
 mod leaving;
 mod member;
 mod observation;
@@ -17,11 +18,14 @@ mod thresholds;
 mod transitions;
 
 #[cfg(test)]
+mod forming_tests;
+#[cfg(test)]
 mod tests;
 
 pub use assess::assess;
 pub use assessment::{EnsembleAssessment, Health, MemberAssessment, Role};
 pub use fault::{Fault, FaultKey, OverloadKind};
+pub use forming::{FORMATION_GRACE_SECS, Formation, told_transitions};
 pub use leaving::with_leaving;
 pub use observation::{ContainerState, MemberId, MemberObservation, PodView, ProbeFailure};
 pub use signals::zxid_lag;

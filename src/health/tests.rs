@@ -22,26 +22,26 @@ fn member(id: MemberId) -> MemberObservation {
     MemberObservation::new(id, format!("zk-{}", id - 1), format!("10.0.0.{id}:2181"))
 }
 
-fn leader(id: MemberId, zxid: u64) -> MemberObservation {
+pub(super) fn leader(id: MemberId, zxid: u64) -> MemberObservation {
     member(id).with_status(Ok(srvr(ServerMode::Leader, zxid)))
 }
 
-fn follower(id: MemberId, zxid: u64) -> MemberObservation {
+pub(super) fn follower(id: MemberId, zxid: u64) -> MemberObservation {
     member(id).with_status(Ok(srvr(ServerMode::Follower, zxid)))
 }
 
-fn failed(id: MemberId, kind: ZkErrorKind) -> MemberObservation {
+pub(super) fn failed(id: MemberId, kind: ZkErrorKind) -> MemberObservation {
     member(id).with_status(Err(ProbeFailure {
         kind,
         message: format!("{kind} probe failure"),
     }))
 }
 
-fn looking(id: MemberId) -> MemberObservation {
+pub(super) fn looking(id: MemberId) -> MemberObservation {
     failed(id, ZkErrorKind::NotServing)
 }
 
-fn assess_default(obs: &[MemberObservation]) -> EnsembleAssessment {
+pub(super) fn assess_default(obs: &[MemberObservation]) -> EnsembleAssessment {
     assess(obs, &Thresholds::default())
 }
 
@@ -49,7 +49,7 @@ fn keys(a: &EnsembleAssessment) -> Vec<FaultKey> {
     a.fault_keys().collect()
 }
 
-const E1: u64 = 0x1_0000_0000;
+pub(super) const E1: u64 = 0x1_0000_0000;
 const E2: u64 = 0x2_0000_0000;
 
 fn healthy3() -> Vec<MemberObservation> {

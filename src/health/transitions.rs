@@ -52,6 +52,20 @@ pub enum Transition {
     FaultCleared {
         fault: FaultKey,
     },
+    /// Forming: a member is not serving yet (what MemberDown is once formed).
+    MemberStarting {
+        member: MemberId,
+        reason: String,
+    },
+    /// Forming: a member serves for the first time.
+    MemberJoined {
+        member: MemberId,
+        role: Role,
+    },
+    /// Forming: a majority serves for the first time.
+    QuorumFormed {
+        leader: Option<MemberId>,
+    },
 }
 
 impl Transition {
@@ -67,6 +81,9 @@ impl Transition {
             Self::FollowerLagging { .. } => "FollowerLagging",
             Self::Overloaded { .. } => "Overloaded",
             Self::FaultCleared { .. } => "FaultCleared",
+            Self::MemberStarting { .. } => "MemberStarting",
+            Self::MemberJoined { .. } => "MemberJoined",
+            Self::QuorumFormed { .. } => "QuorumFormed",
         }
     }
 
@@ -85,9 +102,24 @@ impl Transition {
     pub fn message(&self) -> String {
         match self {
             Self::MemberDown { member, reason } => format!("member {member} is down: {reason}"),
+            // A LOOKING member is not serving: never "serving again as looking".
+            Self::MemberRecovered { member, role } if !role.serves() => format!(
+                "member {member} is reachable again but not serving ({})",
+                role.as_str()
+            ),
             Self::MemberRecovered { member, role } => {
                 format!("member {member} is serving again as {}", role.as_str())
             }
+            Self::MemberStarting { member, reason } => {
+                format!("member {member} is starting: {reason}")
+            }
+            Self::MemberJoined { member, role } => {
+                format!("member {member} joined the ensemble as {}", role.as_str())
+            }
+            Self::QuorumFormed { leader: Some(l) } => {
+                format!("quorum formed with member {l} as leader")
+            }
+            Self::QuorumFormed { leader: None } => "quorum formed".into(),
             Self::LeaderElected { member, epoch } => {
                 format!("member {member} was elected leader (epoch {epoch})")
             }
@@ -193,11 +225,15 @@ fn started(fault: &Fault, current: &EnsembleAssessment) -> Option<Transition> {
 
 fn ended(key: FaultKey, current: &EnsembleAssessment) -> Option<Transition> {
     match key {
-        // A member removed from the ensemble did not recover; say nothing.
+        // A member removed from the ensemble did not recover; say nothing. Nor did one
+        // that is only LOOKING now: it is no longer counted down because the quorum is
+        // lost (QuorumLost says so), but it does not serve.
         FaultKey::MemberDown(member) => {
-            current.member(member).map(|m| Transition::MemberRecovered {
-                member,
-                role: m.role,
+            current.member(member).filter(|m| m.role.serves()).map(|m| {
+                Transition::MemberRecovered {
+                    member,
+                    role: m.role,
+                }
             })
         }
         FaultKey::QuorumLost => Some(Transition::QuorumRestored {

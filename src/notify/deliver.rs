@@ -81,7 +81,8 @@ impl Deliverer {
             .with_max_delay(p.max_delay)
             .with_max_times(p.attempts.saturating_sub(1))
             .with_jitter();
-        (|| self.attempt(receiver, n))
+        let unanswered = std::sync::atomic::AtomicBool::new(false);
+        let result = (|| self.attempt(receiver, n))
             .retry(backoff)
             .when(NotifyError::is_transient)
             .adjust(move |e, backoff| match e.retry_after() {
@@ -90,9 +91,18 @@ impl Deliverer {
                 None => backoff,
             })
             .notify(|e, after| {
+                if e.may_have_arrived() {
+                    unanswered.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 tracing::info!(receiver = %receiver.name, error = %e, retry_in = ?after, "notification not delivered yet");
             })
-            .await
+            .await;
+        match result {
+            Err(e) if unanswered.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(e.after_unanswered())
+            }
+            other => other,
+        }
     }
 
     /// One try, bounded by the receiver's timeout.
@@ -181,10 +191,9 @@ impl Deliverer {
                 tokio::time::timeout(timeout * 2, email::send(&smtp, n, &self.external_url))
                     .await
                     .unwrap_or_else(|_| {
-                        Err(NotifyError::Unavailable {
+                        Err(NotifyError::Unanswered {
                             receiver: name.to_string(),
                             detail: "SMTP timed out".into(),
-                            retry_after: None,
                         })
                     })
             }

@@ -16,6 +16,11 @@ pub enum NotifyError {
         detail: String,
         retry_after: Option<Duration>,
     },
+    /// The request went out but no answer came back (timed out, connection broken after
+    /// sending): it may have arrived, so the receiver counts as told. Retried like
+    /// `Unavailable`.
+    #[error("receiver {receiver} did not answer: {detail}")]
+    Unanswered { receiver: String, detail: String },
     /// A credential could not be read: missing Secret or key, not UTF-8, empty.
     #[error("receiver {receiver}: {detail}")]
     Secret { receiver: String, detail: String },
@@ -29,7 +34,7 @@ impl NotifyError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Rejected { .. } => "NotificationFailed",
-            Self::Unavailable { .. } => "NotificationDelayed",
+            Self::Unavailable { .. } | Self::Unanswered { .. } => "NotificationDelayed",
             Self::Secret { .. } => "NotificationSecretInvalid",
             Self::Config { .. } => "NotificationConfigInvalid",
         }
@@ -39,6 +44,7 @@ impl NotifyError {
         match self {
             Self::Rejected { receiver, .. }
             | Self::Unavailable { receiver, .. }
+            | Self::Unanswered { receiver, .. }
             | Self::Secret { receiver, .. }
             | Self::Config { receiver, .. } => receiver,
         }
@@ -46,7 +52,23 @@ impl NotifyError {
 
     /// Worth retrying (the notification stays queued); the others drop it.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
+        matches!(self, Self::Unavailable { .. } | Self::Unanswered { .. })
+    }
+
+    /// The message may have reached the receiver although this failed.
+    pub fn may_have_arrived(&self) -> bool {
+        matches!(self, Self::Unanswered { .. })
+    }
+
+    /// This error, marked as possibly arrived when an earlier try of the same message
+    /// may have (a timeout, then a refused retry: the first may still be there).
+    pub fn after_unanswered(self) -> Self {
+        match self {
+            Self::Unavailable {
+                receiver, detail, ..
+            } => Self::Unanswered { receiver, detail },
+            other => other,
+        }
     }
 
     pub fn retry_after(&self) -> Option<Duration> {

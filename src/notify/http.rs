@@ -14,10 +14,20 @@ pub async fn post(receiver: &str, request: reqwest::RequestBuilder) -> Result<St
         detail,
         retry_after,
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| unavailable(transport_error(e), None))?;
+    let response = request.send().await.map_err(|e| {
+        // Refused before sending is surely not delivered; a timeout or a connection
+        // broken afterwards may have delivered it.
+        let sent = !e.is_connect();
+        let detail = transport_error(e);
+        if sent {
+            NotifyError::Unanswered {
+                receiver: receiver.to_string(),
+                detail,
+            }
+        } else {
+            unavailable(detail, None)
+        }
+    })?;
     let status = response.status();
     let retry_after = retry_after(response.headers());
     let body = response.text().await.unwrap_or_default();

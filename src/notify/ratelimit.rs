@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::alerts::Notification;
+use crate::alerts::{Notification, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -86,7 +86,25 @@ pub fn plan(due: Vec<Notification>, available: u32) -> Vec<Notification> {
         return due;
     }
     let mut due = due;
-    let rest = due.split_off(available - 1);
+    let mut rest = due.split_off(available - 1);
+    // A digest carries one state per alert. Firing then resolved folds into resolved
+    // (stale firing notices were withdrawn when it resolved); resolved then firing again
+    // is a new episode whose resolution of the old one would be lost, so folding stops
+    // there and the rest waits for the next round.
+    let mut states: BTreeMap<String, Status> = BTreeMap::new();
+    let fold = rest
+        .iter()
+        .position(|n| {
+            let conflict = n.alerts.iter().any(|a| {
+                a.status == Status::Firing && states.get(&a.fingerprint) == Some(&Status::Resolved)
+            });
+            for a in &n.alerts {
+                states.insert(a.fingerprint.clone(), a.status);
+            }
+            conflict
+        })
+        .unwrap_or(rest.len());
+    rest.truncate(fold);
     due.push(digest(rest));
     due
 }
@@ -108,21 +126,25 @@ pub fn digest(ns: Vec<Notification>) -> Notification {
             not_before: 0,
             merged: 0,
             merged_ids: Vec::new(),
+            maybe_delivered: false,
         };
     };
     let mut latest: BTreeMap<String, _> = BTreeMap::new();
     let mut merged_from = vec![first.id];
+    let mut maybe = false;
     for a in std::mem::take(&mut first.alerts) {
         latest.insert(a.fingerprint.clone(), a);
     }
     for n in iter {
         merged_from.push(n.id);
+        maybe |= n.maybe_delivered;
         for a in n.alerts {
             latest.insert(a.fingerprint.clone(), a);
         }
     }
     first.alerts = latest.into_values().collect();
     first.merged = u32::try_from(count).unwrap_or(u32::MAX);
+    first.maybe_delivered |= maybe;
     first.merged_ids = merged_from;
     first
 }
@@ -130,7 +152,7 @@ pub fn digest(ns: Vec<Notification>) -> Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::{AlertSnapshot, Status};
+    use crate::alerts::AlertSnapshot;
 
     fn n(id: u64, fp: &str, status: Status) -> Notification {
         Notification {
@@ -153,6 +175,7 @@ mod tests {
             not_before: 0,
             merged: 0,
             merged_ids: Vec::new(),
+            maybe_delivered: false,
         }
     }
 

@@ -20,6 +20,7 @@ pub use recovery::{RECOVERY_EXHAUSTED, RecoveryReport};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
 
 use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
 use crate::build::labels::{CLIENT_PORT, member_host, pod_name};
@@ -37,6 +38,8 @@ pub mod reason {
     pub const RECONCILED: &str = "Reconciled";
     pub const MEMBERS_NOT_READY: &str = "MembersNotReady";
     pub const ALL_MEMBERS_READY: &str = "AllMembersReady";
+    /// A new ensemble has its first quorum; the other members are still syncing.
+    pub const MEMBERS_JOINING: &str = "MembersJoining";
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const QUORUM_LOST: &str = "QuorumLost";
     pub const ELECTION_IN_PROGRESS: &str = "ElectionInProgress";
@@ -64,6 +67,39 @@ pub fn forming(status: Option<&ZookeeperClusterStatus>) -> bool {
     status
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == AVAILABLE))
         .is_none_or(|c| c.reason == reason::CREATING)
+}
+
+/// Still in its first formation, for what it tells people (Events, notifications): that
+/// ends when every member serves, not at the first quorum. The leader counts followers
+/// as synced a moment before they answer clients; that moment is ZooKeeper's normal
+/// start, not members going down. (Recovery waits only for [`forming`].)
+pub fn first_formation(status: Option<&ZookeeperClusterStatus>) -> bool {
+    forming(status)
+        || status
+            .and_then(|s| find(&s.conditions, DEGRADED))
+            .is_some_and(|c| c.reason == reason::MEMBERS_JOINING)
+}
+
+/// Still joining after the first quorum: not every member serves yet, and the
+/// formation grace (counted from when Degraded last turned False, the cluster's start
+/// for a new one) has not run out.
+fn joining(previous: Option<&ZookeeperClusterStatus>, q: &EnsembleAssessment, now: &str) -> bool {
+    let not_all_serving = q
+        .faults
+        .iter()
+        .any(|f| matches!(f, Fault::MemberDown { .. }));
+    let since = previous
+        .and_then(|p| find(&p.conditions, DEGRADED))
+        .and_then(|c| c.last_transition_time.as_deref())
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    let within_grace = match (since, now.parse::<Timestamp>()) {
+        (Some(since), Ok(now)) => {
+            now.as_second().saturating_sub(since.as_second())
+                < i64::try_from(crate::health::FORMATION_GRACE_SECS).unwrap_or(i64::MAX)
+        }
+        _ => true,
+    };
+    q.quorum && first_formation(previous) && not_all_serving && within_grace
 }
 
 pub fn majority(voters: i32) -> i32 {
@@ -157,6 +193,12 @@ pub fn compute(
         .and_then(scale_progressing)
         .unwrap_or(progressing);
     let degraded = match observed.quorum {
+        Some(q) if !creating && joining(previous, q, now) => Verdict::new(
+            DEGRADED,
+            false,
+            reason::MEMBERS_JOINING,
+            "the first quorum formed; members are still joining",
+        ),
         Some(q) if !creating => quorum_degraded(q, cluster, available_reason),
         _ if !not_ready.is_empty() && rollout.is_none() && !creating => Verdict::new(
             DEGRADED,

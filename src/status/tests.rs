@@ -460,6 +460,45 @@ mod quorum_mode {
         assert!(differs_materially(Some(&before), &down));
         assert!(differs_materially(None, &before));
     }
+
+    /// The leader counts its followers synced a moment before they serve: the first
+    /// quorum of a new cluster with members still joining is forming, not degraded.
+    #[test]
+    fn a_new_ensemble_forms_until_every_member_serves() {
+        let creating = compute_with(
+            None,
+            &assessment([Role::Down, Role::Down, Role::Down], 0),
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(first_formation(Some(&creating)));
+        let first_quorum = assessment([Role::Looking, Role::Leader, Role::Follower], 5);
+        let joining = compute_with(Some(&creating), &first_quorum, "2026-01-01T00:00:20Z");
+        assert_eq!(condition(&joining, AVAILABLE).0, "True");
+        assert_eq!(
+            condition(&joining, DEGRADED),
+            ("False", reason::MEMBERS_JOINING)
+        );
+        assert!(first_formation(Some(&joining)), "still forming");
+        assert!(
+            notices::notices(Some(&creating), &joining)
+                .iter()
+                .all(|n| !n.warning)
+        );
+        let all = assessment([Role::Follower, Role::Leader, Role::Follower], 5);
+        let formed = compute_with(Some(&joining), &all, "2026-01-01T00:00:21Z");
+        assert_eq!(
+            condition(&formed, DEGRADED),
+            ("False", reason::ALL_MEMBERS_READY)
+        );
+        assert!(!first_formation(Some(&formed)));
+        // A member that never joins is a fault once the grace has run out.
+        let late = compute_with(Some(&joining), &first_quorum, "2026-01-01T00:05:00Z");
+        assert_eq!(condition(&late, DEGRADED).0, "True");
+        assert!(!first_formation(Some(&late)));
+        // Once formed, a member not serving is degraded at once.
+        let down = compute_with(Some(&formed), &first_quorum, "2026-01-01T00:00:30Z");
+        assert_eq!(condition(&down, DEGRADED).0, "True");
+    }
 }
 
 /// With `OnDelete` the StatefulSet controller never advances `currentRevision`: once

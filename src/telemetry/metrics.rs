@@ -1,6 +1,7 @@
 //! The operator's own Prometheus metrics.
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -52,6 +53,8 @@ pub struct Metrics {
     pub member_avg_latency_seconds: Family<MemberLabels, Gauge<f64, AtomicU64>>,
     pub quorum_serving_voters: Family<ClusterLabels, Gauge>,
     pub quorum_voters: Family<ClusterLabels, Gauge>,
+    /// The members each cluster has series for, so those that leave are removed.
+    published: Arc<Mutex<HashMap<ClusterLabels, BTreeSet<String>>>>,
 }
 
 impl Default for Metrics {
@@ -138,6 +141,7 @@ impl Default for Metrics {
             member_avg_latency_seconds,
             quorum_serving_voters,
             quorum_voters,
+            published: Arc::default(),
         }
     }
 }
@@ -155,7 +159,10 @@ impl Metrics {
         }
     }
 
-    /// Per-member and per-cluster gauges from an assessment.
+    /// Per-member and per-cluster gauges from an assessment: afterwards the cluster's
+    /// series are exactly its members', so a member that left (scale-down, or a pod that
+    /// is gone) has no series left to look alive or dead. One writer calls this (the
+    /// controller's janitor), so two views never take turns on one series.
     pub fn observe_ensemble(
         &self,
         namespace: &str,
@@ -166,6 +173,25 @@ impl Metrics {
             namespace: namespace.to_string(),
             cluster: cluster.to_string(),
         };
+        let members: BTreeSet<String> = assessment.members.iter().map(|m| m.name.clone()).collect();
+        let left: Vec<String> = match self.published.lock() {
+            Ok(mut published) => {
+                let before = published.insert(cluster_labels.clone(), members.clone());
+                before
+                    .unwrap_or_default()
+                    .difference(&members)
+                    .cloned()
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for member in left {
+            self.remove_member(&MemberLabels {
+                namespace: namespace.to_string(),
+                cluster: cluster.to_string(),
+                member,
+            });
+        }
         self.quorum_serving_voters
             .get_or_create(&cluster_labels)
             .set(gauge(assessment.serving_voters as u64));
@@ -199,9 +225,50 @@ impl Metrics {
         }
     }
 
+    fn remove_member(&self, labels: &MemberLabels) {
+        self.member_up.remove(labels);
+        self.member_serving.remove(labels);
+        self.member_leader.remove(labels);
+        self.member_zxid_lag.remove(labels);
+        self.member_outstanding_requests.remove(labels);
+        self.member_avg_latency_seconds.remove(labels);
+    }
+
+    /// Removes the series of every cluster for which `keep(namespace, cluster)` is false
+    /// (deleted clusters).
+    pub fn retain_clusters(&self, keep: impl Fn(&str, &str) -> bool) {
+        let gone: Vec<(ClusterLabels, BTreeSet<String>)> = match self.published.lock() {
+            Ok(mut published) => {
+                let gone: Vec<ClusterLabels> = published
+                    .keys()
+                    .filter(|c| !keep(&c.namespace, &c.cluster))
+                    .cloned()
+                    .collect();
+                gone.into_iter()
+                    .filter_map(|c| published.remove(&c).map(|m| (c, m)))
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for (cluster, members) in gone {
+            for member in members {
+                self.remove_member(&MemberLabels {
+                    namespace: cluster.namespace.clone(),
+                    cluster: cluster.cluster.clone(),
+                    member,
+                });
+            }
+            self.quorum_serving_voters.remove(&cluster);
+            self.quorum_voters.remove(&cluster);
+        }
+    }
+
     /// Forgets every per-cluster and per-member gauge (this replica stopped leading, or
     /// the clusters are gone): stale values would look like live ones.
     pub fn clear_ensembles(&self) {
+        if let Ok(mut published) = self.published.lock() {
+            published.clear();
+        }
         self.member_up.clear();
         self.member_serving.clear();
         self.member_leader.clear();
@@ -274,5 +341,56 @@ mod tests {
         }
         metrics.clear_ensembles();
         assert!(!metrics.render().contains("member=\"zk-0\""));
+    }
+
+    #[test]
+    fn members_that_leave_and_deleted_clusters_lose_their_series() {
+        let member = |id: u64| MemberAssessment {
+            id,
+            name: format!("zk-{}", id - 1),
+            address: String::new(),
+            role: Role::Follower,
+            voter: true,
+            serving: true,
+            zxid: None,
+            epoch: None,
+            lag: None,
+            reason: None,
+            restarts: None,
+            outstanding_requests: None,
+            avg_latency_ms: None,
+        };
+        let of = |ids: &[u64]| EnsembleAssessment {
+            members: ids.iter().map(|i| member(*i)).collect(),
+            leader: None,
+            epoch: None,
+            voters: ids.len(),
+            serving_voters: ids.len(),
+            majority: ids.len() / 2 + 1,
+            quorum: true,
+            election_in_progress: false,
+            split_brain: vec![],
+            lagging: vec![],
+            overloaded: vec![],
+            faults: vec![],
+        };
+        let metrics = Metrics::default();
+        metrics.observe_ensemble("ns", "zk", &of(&[1, 2, 3, 4, 5]));
+        metrics.observe_ensemble("ns", "other", &of(&[1]));
+        metrics.observe_ensemble("ns", "zk", &of(&[1, 2, 3]));
+        let text = metrics.render();
+        let series = |text: &str, cluster: &str| {
+            text.lines()
+                .filter(|l| l.starts_with("zookeeper_operator_member_up{"))
+                .filter(|l| l.contains(&format!("cluster=\"{cluster}\"")))
+                .count()
+        };
+        assert_eq!(series(&text, "zk"), 3, "{text}");
+        assert!(!text.contains("member=\"zk-4\""), "{text}");
+        metrics.retain_clusters(|_, name| name != "zk");
+        let text = metrics.render();
+        assert_eq!(series(&text, "zk"), 0, "{text}");
+        assert!(!text.contains("quorum_voters{namespace=\"ns\",cluster=\"zk\"}"));
+        assert_eq!(series(&text, "other"), 1, "{text}");
     }
 }

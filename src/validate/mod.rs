@@ -5,10 +5,12 @@ mod names;
 mod notifications;
 mod quantity;
 mod rules;
+mod server;
 
 pub use immutable::check_immutable;
 pub use notifications::{check_notifications, check_receivers};
 pub use quantity::parse_quantity;
+pub use server::check_server_support;
 
 use crate::api::{ZookeeperCluster, ZookeeperClusterSpec};
 

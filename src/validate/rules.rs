@@ -7,27 +7,11 @@ use super::names::{
 };
 use super::quantity::parse_quantity;
 use super::{FieldError, SpecWarning};
-use crate::api::{OPERATOR_OWNED_KEYS, OPERATOR_OWNED_PREFIXES, ZookeeperClusterSpec};
+use crate::api::{
+    MAX_EXTRA_ENTRIES, MAX_EXTRA_VALUE_LEN, MAX_NAME_LEN, OPERATOR_OWNED_KEYS,
+    OPERATOR_OWNED_PREFIXES, TYPED_ZOO_CFG_KEYS, ZookeeperClusterSpec,
+};
 use crate::build::labels::SELECTOR_LABEL_KEYS;
-
-/// The longest cluster name whose derived names all stay legal: StatefulSet pods carry a
-/// `controller-revision-hash` label of `NAME-<10 chars>`, which must fit in 63 characters.
-pub const MAX_NAME_LEN: usize = 52;
-
-/// zoo.cfg keys that have a typed field; `config.extra` pointing at them is a mistake.
-const TYPED_KEYS: &[(&str, &str)] = &[
-    ("tickTime", "config.tickTime"),
-    ("initLimit", "config.initLimit"),
-    ("syncLimit", "config.syncLimit"),
-    ("maxClientCnxns", "config.maxClientCnxns"),
-    (
-        "autopurge.snapRetainCount",
-        "config.autopurgeSnapRetainCount",
-    ),
-    ("autopurge.purgeInterval", "config.autopurgePurgeInterval"),
-    ("minSessionTimeout", "config.minSessionTimeout"),
-    ("maxSessionTimeout", "config.maxSessionTimeout"),
-];
 
 pub fn check_name(name: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -241,6 +225,15 @@ fn check_config(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)
             format!("must not exceed maxSessionTimeout ({min} > {max})"),
         );
     }
+    if c.extra.len() > MAX_EXTRA_ENTRIES {
+        fail(
+            "spec.config.extra",
+            format!(
+                "must have at most {MAX_EXTRA_ENTRIES} entries, got {}",
+                c.extra.len()
+            ),
+        );
+    }
     for (key, value) in &c.extra {
         let field = format!("spec.config.extra.{key}");
         if OPERATOR_OWNED_KEYS.contains(&key.as_str())
@@ -250,7 +243,7 @@ fn check_config(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)
                 &field,
                 format!("'{key}' is set by the operator and cannot be overridden"),
             );
-        } else if let Some((_, typed)) = TYPED_KEYS.iter().find(|(k, _)| k == key) {
+        } else if let Some((_, typed)) = TYPED_ZOO_CFG_KEYS.iter().find(|(k, _)| k == key) {
             fail(&field, format!("'{key}' has a typed field: use {typed}"));
         } else if key.is_empty()
             || !key
@@ -264,6 +257,12 @@ fn check_config(spec: &ZookeeperClusterSpec, fail: &mut impl FnMut(&str, String)
         }
         if value.contains(['\n', '\r']) {
             fail(&field, "values must be a single line".into());
+        }
+        if value.len() > MAX_EXTRA_VALUE_LEN {
+            fail(
+                &field,
+                format!("values must be at most {MAX_EXTRA_VALUE_LEN} bytes"),
+            );
         }
     }
 }

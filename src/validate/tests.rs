@@ -228,7 +228,10 @@ fn storage_cannot_change_under_a_live_statefulset() {
         validate(&cluster("storage: {storageClassName: fast, size: 5Gi}")).expect("valid");
     let sts = desired_objects(
         &original,
-        ServerCapabilities { policy_v1: true },
+        ServerCapabilities {
+            policy_v1: true,
+            minor: Some(33),
+        },
         &Membership::of_spec(&original),
     )
     .statefulset;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on Debian bookworm, idempotently: apt packages, then the
-# one-time build of kube-apiserver/kube-controller-manager (build-control-plane.sh, ~5 min,
-# cached in /var/cache/zookeeper-operator). A no-op taking about a second when all is there.
+# one-time builds of kube-apiserver/kube-controller-manager 1.20 (build-control-plane.sh, ~5 min)
+# and of Kubernetes 1.36's apiextensions-apiserver (build-modern-apiserver.sh, ~8-15 min), both
+# cached in /var/cache/zookeeper-operator. A no-op taking about a second when all is there.
 # Needs root (CI runs as root; developers: sudo). Starts no service.
 set -euo pipefail
 
@@ -38,3 +39,5 @@ for b in kube-apiserver kube-controller-manager; do
 done
 log "control plane binaries in $bin; etcd $(etcd --version | awk 'NR==1 {print $3}')"
 log "helm and kubectl (chart tests, install.yaml) in $("$here/install-helm.sh")"
+# Kubernetes 1.36's CRD server (tests/crd_k8s136.rs): a sid chroot, ~8-15 min cold, cached.
+log "Kubernetes 1.36 apiextensions-apiserver in $("$here/build-modern-apiserver.sh")"

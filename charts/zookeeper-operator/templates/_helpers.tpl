@@ -60,6 +60,12 @@ What the operator does to the objects of the clusters it manages, shared by the 
 - apiGroups: ["zookeeper.ensemble.dev"]
   resources: ["zookeeperclusters"]
   verbs: ["get", "list", "watch"]
+# Owned objects carry blockOwnerDeletion (foreground deletion waits for them); where the
+# OwnerReferencesPermissionEnforcement admission plugin runs (OpenShift), setting it needs
+# update on the owner's finalizers. The operator never writes finalizers itself.
+- apiGroups: ["zookeeper.ensemble.dev"]
+  resources: ["zookeeperclusters/finalizers"]
+  verbs: ["update"]
 # Status is the only part of a ZookeeperCluster the operator writes (conditions, members).
 - apiGroups: ["zookeeper.ensemble.dev"]
   resources: ["zookeeperclusters/status"]

@@ -12,6 +12,7 @@ mod secret;
 mod zookeeper;
 
 use super::context::Context;
+use super::events;
 use super::memory::Poisoned;
 use super::plan;
 use super::rollout::{self, RolloutInputs};
@@ -19,7 +20,7 @@ use super::scale;
 use super::super_secret::SuperPassword;
 use crate::api::{StorageMode, ZookeeperCluster};
 use crate::build::labels::{APP_NAME, INSTANCE_LABEL, NAME_LABEL, owned_selector};
-use crate::health::{EnsembleAssessment, Transition, with_leaving};
+use crate::health::{EnsembleAssessment, Formation, Transition, with_leaving};
 use crate::recovery::RecoveryHistory;
 use crate::scale::ScaleStep;
 use crate::validate::ValidCluster;
@@ -71,6 +72,8 @@ pub struct World {
     /// The same with the members a scale-down took out marked as leaving: what status,
     /// Events, recovery and alerts see.
     pub assessment: Option<EnsembleAssessment>,
+    /// Where the cluster stands in its first formation (Events while it forms).
+    pub formation: Formation,
     /// Health transitions not yet told as Events (marked told by the report stage).
     pub transitions: Vec<Transition>,
     pub roll: RolloutInputs,
@@ -125,8 +128,9 @@ pub async fn world(
     };
     let leaving = scale::leaving_members(valid, watched, committed.as_ref());
     let assessment = probed.as_ref().map(|a| with_leaving(a, &leaving));
+    let formation = events::formation(cluster);
     let transitions = match &assessment {
-        Some(a) => ctx.quorum.untold(cluster, a)?,
+        Some(a) => ctx.quorum.untold(cluster, a, formation)?,
         None => Vec::new(),
     };
     let roll = rollout::inputs(ctx, cluster, valid, live.as_ref(), &pods)?;
@@ -149,6 +153,7 @@ pub async fn world(
         committed,
         probed,
         assessment,
+        formation,
         transitions,
         roll,
         removal_proof: None,

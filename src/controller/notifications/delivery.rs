@@ -1,6 +1,6 @@
 //! The per-cluster delivery task: sends what is due in the book's outbox, within each
 //! receiver's rate limit, and persists after every delivery.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,10 +38,19 @@ async fn deliver_due(
 ) -> Duration {
     let now = unix(SystemTime::now());
     let (due, cluster, mut wait) = {
-        let state = slot.state.lock().await;
-        let Some(book) = state.book.as_ref() else {
+        let mut state = slot.state.lock().await;
+        let cluster = state.cluster.clone();
+        let Some(book) = state.book.as_mut() else {
             return IDLE_WAKE;
         };
+        let (by_receiver, compacted) = book.due_by_receiver(now);
+        // Compacting again next round gives the same book, so a failed write is fine.
+        if compacted
+            && let Some(cluster) = &cluster
+            && let Err(error) = inner.store.save(cluster, book).await
+        {
+            tracing::warn!(%error, "cannot persist the compacted alert book");
+        }
         // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
         let wait = book
             .outbox
@@ -50,14 +59,7 @@ async fn deliver_due(
             .map(|n| Duration::from_secs(n.not_before - now))
             .min()
             .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
-        let mut by_receiver: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
-        for n in book.outbox.iter().filter(|n| n.not_before <= now) {
-            by_receiver
-                .entry(n.receiver.clone())
-                .or_default()
-                .push(n.clone());
-        }
-        (by_receiver, state.cluster.clone(), wait)
+        (by_receiver, cluster, wait)
     };
     let Some(cluster) = cluster else {
         return IDLE_WAKE;
@@ -66,14 +68,14 @@ async fn deliver_due(
         let ids = |ns: &[Notification]| ns.iter().map(|n| n.id).collect::<Vec<_>>();
         let Some((spec, secret_ns)) = receiver_spec(&cluster, &inner.defaults, &receiver) else {
             // The receiver was removed from the spec: nobody is left to tell.
-            finish(inner, slot, &cluster, &ids(&notifications), None).await;
+            finish(inner, slot, &cluster, &ids(&notifications), Err(None)).await;
             continue;
         };
         let resolved = match resolve(&spec, &receiver, &secret_ns, &inner.secrets).await {
             Ok(r) => r,
             Err(error) => {
                 // Keep them: fixing the Secret delivers what is queued.
-                postpone(inner, slot, &cluster, &ids(&notifications), 60).await;
+                postpone(inner, slot, &cluster, &ids(&notifications), 60, false).await;
                 note(slot, &receiver, error);
                 continue;
             }
@@ -100,19 +102,22 @@ async fn deliver_due(
                     if let Ok(mut h) = slot.receivers.lock() {
                         h.delivered(&receiver);
                     }
-                    finish(inner, slot, &cluster, &covered, None).await
+                    finish(inner, slot, &cluster, &covered, Ok(())).await
                 }
                 Err(error) if error.is_transient() => {
                     let after = error
                         .retry_after()
                         .map_or(round_backoff(n.attempts), |d| d.as_secs().max(1));
-                    postpone(inner, slot, &cluster, &covered, after).await;
+                    let maybe = error.may_have_arrived();
+                    postpone(inner, slot, &cluster, &covered, after, maybe).await;
                     if n.attempts == 0 {
                         record(slot, error);
                     }
+                    // What was queued after it waits: nothing overtakes.
+                    break;
                 }
                 // Every refused message is worth its Event.
-                Err(error) => finish(inner, slot, &cluster, &covered, Some(error)).await,
+                Err(error) => finish(inner, slot, &cluster, &covered, Err(Some(error))).await,
             }
         }
     }
@@ -144,30 +149,44 @@ fn record(slot: &Slot, error: NotifyError) {
     }
 }
 
-/// Removes delivered (or permanently failed) notifications and persists at once.
+/// Removes delivered (`Ok`) or dropped notifications (`Err`: refused for good, with the
+/// error, or nobody left to tell) and persists at once.
 async fn finish(
     inner: &Shared,
     slot: &Slot,
     cluster: &ZookeeperCluster,
     ids: &[u64],
-    failure: Option<NotifyError>,
+    outcome: Result<(), Option<NotifyError>>,
 ) {
+    let now = unix(SystemTime::now());
+    let took = outcome.is_ok();
     update(inner, slot, cluster, |book| {
         for id in ids {
-            book.remove(*id);
+            if took {
+                book.delivered(*id, now);
+            } else {
+                book.remove(*id);
+            }
         }
     })
     .await;
-    if let Some(error) = failure {
+    if let Err(Some(error)) = outcome {
         record(slot, error);
     }
 }
 
-async fn postpone(inner: &Shared, slot: &Slot, cluster: &ZookeeperCluster, ids: &[u64], secs: u64) {
+async fn postpone(
+    inner: &Shared,
+    slot: &Slot,
+    cluster: &ZookeeperCluster,
+    ids: &[u64],
+    secs: u64,
+    maybe_delivered: bool,
+) {
     let until = unix(SystemTime::now()) + secs;
     update(inner, slot, cluster, |book| {
         for id in ids {
-            book.postpone(*id, until);
+            book.postpone(*id, until, maybe_delivered);
         }
     })
     .await;

@@ -68,7 +68,8 @@ pub const DEFAULT_PREFIX: &str = "operator/";
 /// A delivery task with nothing due looks again at least this often.
 const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// Faults of a cluster that has never been Available wait at least this long to page.
-pub const FORMING_GRACE: Duration = Duration::from_secs(300);
+/// The same grace as the Events' ([`crate::health::FORMATION_GRACE_SECS`]).
+pub const FORMING_GRACE: Duration = Duration::from_secs(crate::health::FORMATION_GRACE_SECS);
 
 pub fn book_config_map_name(cluster: &str) -> String {
     format!("{cluster}-alerts")

@@ -57,6 +57,9 @@ pub(crate) fn apiserver(dir: &Path, ports: &Ports, pki: &Pki, audit: bool) -> Ve
         // Pods get a real token via the ServiceAccount admission plugin (default set); the
         // tokens controller in kube-controller-manager must therefore run (see below).
         "--allow-privileged=true".into(),
+        // On top of the default set, as OpenShift runs it: setting blockOwnerDeletion needs
+        // `update` on the owner's finalizers, so a chart missing that rule fails here too.
+        "--enable-admission-plugins=OwnerReferencesPermissionEnforcement".into(),
         "--profiling=false".into(),
         // No kubelets exist: never try to reach one for logs/exec.
         "--kubelet-preferred-address-types=InternalIP".into(),

@@ -11,6 +11,7 @@
 
 mod audit;
 mod binaries;
+mod crd_server;
 mod credentials;
 mod flags;
 mod pki;
@@ -30,6 +31,7 @@ use process::Managed;
 use readiness::StartFailure;
 
 pub use audit::{AuditEvent, RequestCounts, count as count_requests, read_events};
+pub use crd_server::{CRD_SERVER_VERSION, CrdServer};
 
 /// What [`ControlPlane::start_with`] adds to the default instance.
 #[derive(Debug, Clone, Default)]

@@ -42,6 +42,10 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = @alt
+[client_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
 [alt]
 IP.1 = 127.0.0.1
 IP.2 = 10.96.0.1
@@ -116,4 +120,32 @@ pub(crate) fn generate(dir: &Path) -> Result<Pki> {
         sa_pub: dir.join("sa.pub"),
         ca_pem,
     })
+}
+
+/// Writes `NAME.crt`/`NAME.key` into `dir`: a client certificate signed by the CA of
+/// [`generate`], for user `NAME` in group `group` (servers that authenticate clients by
+/// certificate read the user from the CN and the groups from O).
+pub(crate) fn client_cert(dir: &Path, name: &str, group: &str) -> Result<(PathBuf, PathBuf)> {
+    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(
+        dir,
+        &format!(
+            "req -config openssl.cnf -new {EC} -subj /O={group}/CN={name} \
+             -keyout {name}.key -out {name}.csr"
+        ),
+    )
+    .with_context(|| format!("cannot create the key of {name}"))?;
+    openssl(
+        dir,
+        &format!(
+            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -set_serial 0x{:016x} \
+             -days 3650 -extfile openssl.cnf -extensions client_ext -out {name}.crt",
+            random_u64()
+        ),
+    )
+    .with_context(|| format!("cannot sign the certificate of {name}"))?;
+    Ok((
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    ))
 }

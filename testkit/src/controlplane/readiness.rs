@@ -22,6 +22,13 @@ impl From<anyhow::Error> for StartFailure {
     }
 }
 
+/// A start failure as a plain error (for callers that do not retry on a taken port).
+pub(crate) fn into_error(failure: StartFailure) -> anyhow::Error {
+    match failure {
+        StartFailure::PortTaken(e) | StartFailure::Other(e) => e,
+    }
+}
+
 const POLL: Duration = Duration::from_millis(100);
 
 /// Every component's log tail, for an error message.

@@ -1,0 +1,233 @@
+//! What an on-call engineer is told through a fault sequence, on the real control plane
+//! with real ZooKeeper and a real HTTP receiver that goes down and comes back: (a) the
+//! leader killed, (b) the new leader frozen (SIGSTOP) with the receiver answering 503
+//! for the first 20 s, (c) two of three members crashing right after. Afterwards the
+//! receiver's view per fingerprint is what happened: every firing notice followed by
+//! exactly one resolved notice, none resolved without firing, nothing firing at the end,
+//! and the majority crash paged QuorumLost again. The timeline is printed.
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kube::api::Api;
+use serde_json::Value;
+use support::notifications::{paging_cluster, webhook_secret};
+use support::*;
+use zookeeper_operator::api::ZookeeperCluster;
+
+const NS: &str = "sequence";
+
+/// A webhook receiver that can be taken down (503) and brought back.
+#[derive(Clone, Default)]
+struct Receiver {
+    down: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<(Instant, Value)>>>,
+}
+
+async fn take(State(r): State<Receiver>, body: Bytes) -> (StatusCode, &'static str) {
+    if r.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down");
+    }
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Ok(mut seen) = r.seen.lock() {
+        seen.push((Instant::now(), value));
+    }
+    (StatusCode::OK, "ok")
+}
+
+/// One alert as the receiver got it.
+#[derive(Debug, Clone)]
+struct Told {
+    at: Duration,
+    status: String,
+    alertname: String,
+    member: String,
+    fingerprint: String,
+    starts_at: String,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let r = Self::default();
+        let app = Router::new().fallback(take).with_state(r.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, format!("http://{addr}/hook"))
+    }
+
+    fn told(&self, t0: Instant) -> Vec<Told> {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.iter()
+            .flat_map(|(at, body)| {
+                let at = at.duration_since(t0);
+                body["alerts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |a| Told {
+                        at,
+                        status: a["status"].as_str().unwrap_or_default().into(),
+                        alertname: a["labels"]["alertname"].as_str().unwrap_or_default().into(),
+                        member: a["labels"]["member"].as_str().unwrap_or_default().into(),
+                        fingerprint: a["fingerprint"].as_str().unwrap_or_default().into(),
+                        starts_at: a["startsAt"].as_str().unwrap_or_default().into(),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Per fingerprint: firing, resolved, firing, ... Returns what breaks that, and the
+/// fingerprints whose last word is firing.
+fn check(told: &[Told]) -> (Vec<String>, Vec<String>) {
+    let mut last: std::collections::BTreeMap<&str, &Told> = Default::default();
+    let mut wrong = Vec::new();
+    for t in told {
+        let prev = last.get(t.fingerprint.as_str()).copied();
+        match (prev.map(|p| p.status.as_str()), t.status.as_str()) {
+            (None | Some("resolved"), "firing") | (Some("firing"), "resolved") => {}
+            (Some("firing"), "firing") => wrong.push(format!(
+                "{} {} firing again at {:.1?} (startsAt {} then {})",
+                t.alertname,
+                t.member,
+                t.at,
+                prev.map_or("", |p| p.starts_at.as_str()),
+                t.starts_at
+            )),
+            (_, status) => wrong.push(format!(
+                "{} {} {status} at {:.1?} without firing",
+                t.alertname, t.member, t.at
+            )),
+        }
+        last.insert(&t.fingerprint, t);
+    }
+    let open = last
+        .values()
+        .filter(|t| t.status == "firing")
+        .map(|t| format!("{} {}", t.alertname, t.member))
+        .collect();
+    (wrong, open)
+}
+
+async fn leader(api: &Api<ZookeeperCluster>) -> String {
+    let c = fully_serving(api, "zk", 3).await;
+    c.status.and_then(|s| s.leader).expect("a leader")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_is_told_the_truth_through_a_fault_sequence() {
+    install_crypto();
+    let (cp, client, kubelet) = control_plane_with_kubelet(NS).await;
+    let operator = Operator::start(&client);
+    let (receiver, url) = Receiver::start().await;
+    webhook_secret(&client, NS, "hooks", &url).await;
+    apply_cluster(&client, NS, &paging_cluster("zk")).await;
+    let api: Api<ZookeeperCluster> = Api::namespaced(client.clone(), NS);
+    let first = leader(&api).await;
+    let t0 = Instant::now();
+    let mut marks = Vec::new();
+
+    // (a) The leader killed; back when 3/3 serve again, then its alerts resolve.
+    marks.push((t0.elapsed(), format!("(a) kill leader {first}")));
+    kubelet
+        .kill_container(NS, &first, "zookeeper")
+        .expect("kill the leader");
+    let second = leader(&api).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+
+    // (b) The new leader frozen, the receiver down for the first 20 s.
+    marks.push((
+        t0.elapsed(),
+        format!("(b) freeze leader {second}, receiver down"),
+    ));
+    receiver.down.store(true, Ordering::SeqCst);
+    kubelet.freeze(NS, &second).expect("freeze");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    marks.push((t0.elapsed(), "receiver back".into()));
+    receiver.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    marks.push((t0.elapsed(), format!("thaw {second}")));
+    kubelet.thaw(NS, &second).expect("thaw");
+    let third = leader(&api).await;
+
+    // (c) Right after: two of three members crash.
+    let c = api.get("zk").await.expect("zk");
+    let crashed: Vec<String> = c
+        .status
+        .iter()
+        .flat_map(|s| s.members.iter().map(|m| m.name.clone()))
+        .filter(|m| *m != third)
+        .take(1)
+        .chain([third.clone()])
+        .collect();
+    let crash_at = t0.elapsed();
+    marks.push((crash_at, format!("(c) crash {crashed:?}")));
+    for pod in &crashed {
+        kubelet
+            .kill_container(NS, pod, "zookeeper")
+            .expect("kill a member");
+    }
+    // The status may still say 3/3 from before the crash: first see it page.
+    wait_for(
+        "QuorumLost paged by the crash",
+        Duration::from_secs(60),
+        || async {
+            receiver
+                .told(t0)
+                .iter()
+                .any(|t| t.alertname == "QuorumLost" && t.status == "firing" && t.at >= crash_at)
+                .then_some(())
+        },
+    )
+    .await;
+    fully_serving(&api, "zk", 3).await;
+    marks.push((t0.elapsed(), "3/3 serving".into()));
+
+    // Settled: keepFiringFor (15 s) and any delivery backoff later, nothing fires.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let told = loop {
+        let told = receiver.told(t0);
+        let (_, open) = check(&told);
+        if open.is_empty() || Instant::now() > deadline {
+            break told;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    println!("timeline (seconds since the first kill):");
+    let mut lines: Vec<(Duration, String)> = marks;
+    lines.extend(told.iter().map(|t| {
+        (
+            t.at,
+            format!(
+                "  receiver: {} {} {} (fp {})",
+                t.status, t.alertname, t.member, t.fingerprint
+            ),
+        )
+    }));
+    lines.sort_by_key(|(at, _)| *at);
+    for (at, line) in &lines {
+        println!("{:>7.1} {line}", at.as_secs_f64());
+    }
+
+    let (wrong, open) = check(&told);
+    assert!(wrong.is_empty(), "the receiver was told wrong: {wrong:#?}");
+    assert!(open.is_empty(), "still firing at the receiver: {open:?}");
+    assert!(
+        told.iter()
+            .any(|t| t.alertname == "QuorumLost" && t.status == "firing" && t.at >= crash_at),
+        "the majority crash paged QuorumLost"
+    );
+    operator.stop().await;
+    kubelet.stop().await;
+    cp.stop().await;
+}
