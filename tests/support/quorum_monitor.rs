@@ -1,6 +1,6 @@
 //! What a test sees every 250 ms while members change: the serving quorum asked of the
 //! members themselves (`srvr` to every pod IP, not the operator's view), each pod name's
-//! uids in order, the `Progressing` condition. Shared by the rolling-restart and scaling
+//! uids in order; and every `Progressing` condition written, from a watch. Shared by the rolling-restart and scaling
 //! end-to-end tests.
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,7 @@ pub struct Seen {
 pub struct Monitor {
     pub seen: Arc<Mutex<Seen>>,
     task: tokio::task::JoinHandle<()>,
+    conditions: tokio::task::JoinHandle<()>,
 }
 
 impl Monitor {
@@ -78,14 +79,6 @@ impl Monitor {
                     let voters = v.and_then(|v| usize::try_from(v).ok()).unwrap_or(ips.len());
                     serving > voters / 2
                 });
-                let progressing = zk.get("zk").await.ok().and_then(|c| {
-                    let c = c
-                        .status?
-                        .conditions
-                        .into_iter()
-                        .find(|c| c.type_ == "Progressing")?;
-                    Some((c.status, c.reason, c.message))
-                });
                 if let Ok(mut seen) = log.lock() {
                     seen.quorum.push((Instant::now(), quorum));
                     for pod in &listed {
@@ -100,16 +93,40 @@ impl Monitor {
                             }
                         }
                     }
-                    if let Some(p) = progressing
-                        && seen.progressing.last() != Some(&p)
-                    {
-                        seen.progressing.push(p);
-                    }
                 }
                 tokio::time::sleep(SAMPLE_EVERY).await;
             }
         });
-        Self { seen, task }
+        // Progressing from a watch, not the 250 ms samples: a step of a fast shrink can
+        // be written and replaced within one sample (a 5 -> 3 shrink takes ~1.2 s), and a
+        // watch delivers every version of the object.
+        let log = seen.clone();
+        let conditions = tokio::spawn(async move {
+            use futures::StreamExt;
+            use kube::runtime::{WatchStreamExt, watcher};
+            let config = watcher::Config::default().fields("metadata.name=zk");
+            let mut stream = std::pin::pin!(watcher(zk, config).applied_objects());
+            while let Some(next) = stream.next().await {
+                let Ok(cluster) = next else { continue };
+                let progressing = cluster.status.and_then(|s| {
+                    let c = s
+                        .conditions
+                        .into_iter()
+                        .find(|c| c.type_ == "Progressing")?;
+                    Some((c.status, c.reason, c.message))
+                });
+                if let (Some(p), Ok(mut seen)) = (progressing, log.lock())
+                    && seen.progressing.last() != Some(&p)
+                {
+                    seen.progressing.push(p);
+                }
+            }
+        });
+        Self {
+            seen,
+            task,
+            conditions,
+        }
     }
 
     /// Takes what was seen so far and starts afresh (uids are kept to spot replacements).
@@ -125,6 +142,7 @@ impl Monitor {
 impl Drop for Monitor {
     fn drop(&mut self) {
         self.task.abort();
+        self.conditions.abort();
     }
 }
 
