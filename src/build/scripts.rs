@@ -227,6 +227,14 @@ mod tests {
             String::from_utf8_lossy(&out.stdout).into_owned()
         }
 
+        /// What ZooKeeper does at a reconfig: a new versioned membership file, and zoo.cfg
+        /// pointing at it.
+        fn commit(&self, version: &str, members: &str) {
+            let dynamic = format!("zoo.cfg.dynamic.{version}");
+            fs::write(self.path(&format!("d/m/{dynamic}")), members).expect("write");
+            fs::write(self.path("d/m/zoo.cfg"), cfg(&self.root, 2000, &dynamic)).expect("write");
+        }
+
         fn read(&self, p: &str) -> String {
             fs::read_to_string(self.path(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
         }
@@ -304,16 +312,7 @@ mod tests {
         m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
         m.start("zk-2");
         // Scaled down to two (member 3 removed), its volume retained; scaled up again.
-        fs::write(
-            m.path("d/m/zoo.cfg.dynamic.100000009"),
-            "server.1=a\nserver.2=b\n",
-        )
-        .expect("write");
-        fs::write(
-            m.path("d/m/zoo.cfg"),
-            cfg(&m.root, 2000, "zoo.cfg.dynamic.100000009"),
-        )
-        .expect("write");
+        m.commit("100000009", "server.1=a\nserver.2=b\n");
         m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), THREE);
         let out = m.start("zk-2");
         assert!(out.contains("seeding afresh"), "{out}");
@@ -335,16 +334,7 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o644, "the copy is the member's own file");
-        fs::write(
-            m.path("d/m/zoo.cfg.dynamic.100000009"),
-            "server.1=a\nserver.2=b\n",
-        )
-        .expect("write");
-        fs::write(
-            m.path("d/m/zoo.cfg"),
-            cfg(&m.root, 2000, "zoo.cfg.dynamic.100000009"),
-        )
-        .expect("write");
+        m.commit("100000009", "server.1=a\nserver.2=b\n");
         let four = "server.1=a\nserver.2=b\nserver.3=c\nserver.4=d\n";
         m.template(&cfg(&m.root, 2000, "zoo.cfg.dynamic"), four);
         let out = m.start_unprivileged("zk-2");
