@@ -240,6 +240,75 @@ fn cluster_watch(
     (reader, clusters)
 }
 
+/// The owned objects the operator watches: those it labels as managed by it.
+fn owned_config() -> watcher::Config {
+    watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"))
+}
+
+/// The context of one leadership term, and the stream of clusters whose health changed.
+fn new_context(
+    client: &Client,
+    settings: Settings,
+    metrics: Metrics,
+    server: ServerCapabilities,
+    caches: caches::OwnedCaches,
+) -> anyhow::Result<(Arc<Context>, HealthChanges)> {
+    let reporter = Reporter {
+        controller: MANAGER.to_string(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let (quorum, health_changes) = QuorumWatchers::new(settings.members);
+    let deliverer =
+        crate::notify::Deliverer::new(crate::notify::RetryPolicy::default(), String::new())?;
+    let notifier =
+        notifications::Notifier::new(client.clone(), deliverer, settings.default_receivers);
+    let ctx = Context::new(
+        client.clone(),
+        recorder,
+        metrics,
+        server,
+        quorum,
+        notifier,
+        caches,
+    );
+    Ok((Arc::new(ctx), health_changes))
+}
+
+type HealthChanges = tokio::sync::mpsc::Receiver<ObjectRef<ZookeeperCluster>>;
+
+/// The context [`run`] builds, for a harness that calls [`reconcile`] itself, pass by
+/// pass: the returned task drives the owned objects' caches and the cluster watch (whose
+/// delete events [`forget`]), as the Controller would. Health triggers are drained
+/// unused: the harness decides when a pass runs. Abort the task to stop.
+pub async fn standalone(
+    client: Client,
+    settings: Settings,
+    metrics: Metrics,
+) -> anyhow::Result<(Arc<Context>, tokio::task::JoinHandle<()>)> {
+    let server = server_capabilities(&client).await?;
+    let scope = settings.scope.clone();
+    let (caches, config_maps, services, pdbs) =
+        owned_watches(&client, &scope, server, &owned_config());
+    let (ctx, mut health_changes) = new_context(&client, settings, metrics, server, caches)?;
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_, clusters) = cluster_watch(api::<ZookeeperCluster>(&client, &scope), ready, &ctx);
+    let task = tokio::spawn(async move {
+        tokio::join!(
+            config_maps.for_each(|_| async {}),
+            services.for_each(|_| async {}),
+            async {
+                if let Some(pdbs) = pdbs {
+                    pdbs.for_each(|_| async {}).await;
+                }
+            },
+            clusters.for_each(|_| async {}),
+            async { while health_changes.recv().await.is_some() {} },
+        );
+    });
+    Ok((ctx, task))
+}
+
 /// Runs the controller until `shutdown` resolves.
 pub async fn run(
     client: Client,
@@ -249,29 +318,11 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let server = server_capabilities(&client).await?;
-    let reporter = Reporter {
-        controller: MANAGER.to_string(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    let recorder = Recorder::new(client.clone(), reporter);
-    let scope = settings.scope;
-    let (quorum, health_changes) = QuorumWatchers::new(settings.members);
-    let deliverer =
-        crate::notify::Deliverer::new(crate::notify::RetryPolicy::default(), String::new())?;
-    let notifier =
-        notifications::Notifier::new(client.clone(), deliverer, settings.default_receivers);
-    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+    let scope = settings.scope.clone();
+    let owned = owned_config();
     let (owned_caches, config_map_events, service_events, pdb_events) =
         owned_watches(&client, &scope, server, &owned);
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        recorder,
-        metrics,
-        server,
-        quorum,
-        notifier,
-        owned_caches,
-    ));
+    let (ctx, health_changes) = new_context(&client, settings, metrics, server, owned_caches)?;
 
     let (reader, clusters) = cluster_watch(api::<ZookeeperCluster>(&client, &scope), ready, &ctx);
     let mut controller = Controller::for_stream(clusters, reader)

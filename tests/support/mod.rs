@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod notifications;
+pub mod pipeline;
 mod quorum_monitor;
 mod recovery;
 mod scale;
