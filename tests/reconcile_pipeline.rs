@@ -7,7 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ResourceQuota, Service};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, ResourceQuota, Service};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 use support::pipeline::{Pipeline, available};
@@ -284,5 +285,82 @@ async fn a_deleted_cluster_is_forgotten_and_its_namesake_starts_clean() {
         p.ctx.record_failure(&second).expect("memory"),
         1,
         "the namesake's failures start from zero"
+    );
+}
+
+/// During a stepwise shrink the members between `spec.replicas` and the StatefulSet's
+/// current count still vote: an evicted pod among them keeps its claim under
+/// `whenScaled: Delete` (retention once counted from `spec.replicas`). The stand-in
+/// members take no reconfiguration, so the shrink holds at its first step with the
+/// StatefulSet at 5; a quota keeps the evicted pod from coming back.
+#[tokio::test]
+async fn a_voting_member_keeps_its_claim_while_a_shrink_is_under_way() {
+    let mut p = Pipeline::start("pipeline-retention").await;
+    let cluster: ZookeeperCluster = serde_json::from_value(serde_json::json!({
+        "apiVersion": "zookeeper.ensemble.dev/v1alpha1",
+        "kind": "ZookeeperCluster",
+        "metadata": {"name": NAME},
+        "spec": {"replicas": 5, "storage": {"retention": {"whenScaled": "Delete"}}},
+    }))
+    .expect("a cluster");
+    apply_cluster(&p.client, &p.ns, &cluster).await;
+    p.passes_until(NAME, "the cluster forms", 120, |c| available(c, 5))
+        .await;
+    p.patch_spec(NAME, serde_json::json!({"replicas": 3})).await;
+    for _ in 0..4 {
+        let _ = p.pass(NAME).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        p.one_change().await;
+    }
+    let statefulsets: Api<StatefulSet> = Api::namespaced(p.client.clone(), &p.ns);
+    let live = statefulsets.get(NAME).await.expect("the StatefulSet");
+    assert_eq!(
+        live.spec.and_then(|s| s.replicas),
+        Some(5),
+        "the shrink has not removed a pod yet"
+    );
+
+    let ns = p.ns.clone();
+    let quotas: Api<ResourceQuota> = Api::namespaced(p.client.clone(), &ns);
+    let quota: ResourceQuota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "no-more-pods"},
+        "spec": {"hard": {"pods": "4"}},
+    }))
+    .expect("a quota");
+    quotas
+        .create(&PostParams::default(), &quota)
+        .await
+        .expect("create the quota");
+    // The quota controller must have counted the pods before admission enforces it.
+    support::wait_for("the quota counted", Duration::from_secs(30), || async {
+        let q = quotas.get("no-more-pods").await.ok()?;
+        let used = q.status?.used?;
+        (used.get("pods")?.0 == "5").then_some(())
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(p.client.clone(), &ns);
+    pods.delete("zk-3", &DeleteParams::default())
+        .await
+        .expect("evict zk-3");
+    support::wait_for("zk-3 gone", Duration::from_secs(30), || async {
+        pods.get_opt("zk-3").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    p.one_change().await;
+
+    for _ in 0..4 {
+        let _ = p.pass(NAME).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(p.one_change().await, Vec::<String>::new());
+    }
+    assert!(
+        pods.get_opt("zk-3").await.expect("read").is_none(),
+        "the quota kept zk-3 away while the passes ran"
+    );
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(p.client.clone(), &ns);
+    let claim = claims.get_opt("data-zk-3").await.expect("read the claim");
+    assert!(
+        claim.is_some_and(|c| c.metadata.deletion_timestamp.is_none()),
+        "zk-3 still votes (the StatefulSet has 5 replicas): its claim stays"
     );
 }
