@@ -3,9 +3,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::NotifyError;
+use super::feishu::Feishu;
+use super::opsgenie::Opsgenie;
+use super::pagerduty::PagerDuty;
 use super::roots::ExtraRoots;
 use super::secrets::{SecretResolver, SecretString};
-use crate::api::{ReceiverSpec, SecretKeyRef, SmtpTls};
+use super::teams::Teams;
+use super::template::TemplateWebhook;
+use super::wecom::WeCom;
+use crate::api::{RECEIVER_KINDS, ReceiverSpec, SecretKeyRef, SmtpTls};
 
 /// A receiver ready to send. Debug output redacts every credential.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +48,12 @@ pub enum Sink {
         /// A private CA's certificates, trusted besides the built-in roots.
         extra_roots: ExtraRoots,
     },
+    PagerDuty(PagerDuty),
+    Opsgenie(Opsgenie),
+    Teams(Teams),
+    Feishu(Feishu),
+    WeCom(WeCom),
+    Template(TemplateWebhook),
 }
 
 impl Sink {
@@ -51,6 +63,12 @@ impl Sink {
             Self::Slack { .. } => "slack",
             Self::DingTalk { .. } => "dingtalk",
             Self::Email { .. } => "email",
+            Self::PagerDuty(_) => "pagerduty",
+            Self::Opsgenie(_) => "opsgenie",
+            Self::Teams(_) => "teams",
+            Self::Feishu(_) => "feishu",
+            Self::WeCom(_) => "wecom",
+            Self::Template(_) => "template",
         }
     }
 }
@@ -87,6 +105,9 @@ pub async fn resolve<R: SecretResolver>(
         detail,
     };
     let secs = |t: i32| Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10));
+    if spec.kinds() != 1 {
+        return Err(config(format!("needs exactly one of {RECEIVER_KINDS}")));
+    }
     let (timeout, sink) = match (&spec.webhook, &spec.slack, &spec.dingtalk, &spec.email) {
         (Some(w), None, None, None) => {
             let bearer_token = match &w.bearer_token_secret {
@@ -164,17 +185,102 @@ pub async fn resolve<R: SecretResolver>(
                 },
             )
         }
-        _ => {
-            return Err(config(
-                "needs exactly one of webhook, slack, dingtalk, email".into(),
-            ));
-        }
+        _ => resolve_more(spec, namespace, secrets, name).await?,
     };
     Ok(ResolvedReceiver {
         name: name.to_string(),
         timeout,
         sink,
     })
+}
+
+/// The kinds added after the first four, one branch each.
+async fn resolve_more<R: SecretResolver>(
+    spec: &ReceiverSpec,
+    namespace: &str,
+    secrets: &R,
+    name: &str,
+) -> Result<(Duration, Sink), NotifyError> {
+    let get = async |r: &SecretKeyRef| {
+        secrets
+            .resolve(namespace, r)
+            .await
+            .map_err(|e| NotifyError::Secret {
+                receiver: name.to_string(),
+                detail: e.to_string(),
+            })
+    };
+    let config = |detail: String| NotifyError::Config {
+        receiver: name.to_string(),
+        detail,
+    };
+    let url = async |r: &SecretKeyRef| {
+        let url = get(r).await?;
+        check_url(&url).map_err(config)?;
+        Ok::<_, NotifyError>(url)
+    };
+    let optional = async |r: Option<&SecretKeyRef>| match r {
+        Some(r) => get(r).await.map(Some),
+        None => Ok(None),
+    };
+    // A plain (non-secret) endpoint: the vendor's unless overridden.
+    let endpoint = |u: Option<&String>, default: &str| {
+        let u = u.map_or(default, String::as_str);
+        match reqwest::Url::parse(u) {
+            Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {
+                Ok(u.to_string())
+            }
+            _ => Err(config(format!("'{u}' is not an http(s) URL"))),
+        }
+    };
+    let secs = |t: i32| Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10));
+    if let Some(p) = &spec.pagerduty {
+        let sink = PagerDuty {
+            url: endpoint(p.url.as_ref(), super::pagerduty::DEFAULT_URL)?,
+            routing_key: get(&p.routing_key_secret).await?,
+        };
+        return Ok((secs(p.timeout_seconds), Sink::PagerDuty(sink)));
+    }
+    if let Some(o) = &spec.opsgenie {
+        let sink = Opsgenie {
+            api_url: endpoint(o.api_url.as_ref(), super::opsgenie::DEFAULT_API_URL)?,
+            api_key: get(&o.api_key_secret).await?,
+        };
+        return Ok((secs(o.timeout_seconds), Sink::Opsgenie(sink)));
+    }
+    if let Some(t) = &spec.teams {
+        let sink = Teams {
+            url: url(&t.url_secret).await?,
+        };
+        return Ok((secs(t.timeout_seconds), Sink::Teams(sink)));
+    }
+    if let Some(f) = &spec.feishu {
+        let sink = Feishu {
+            url: url(&f.url_secret).await?,
+            signing_secret: optional(f.signing_secret.as_ref()).await?,
+        };
+        return Ok((secs(f.timeout_seconds), Sink::Feishu(sink)));
+    }
+    if let Some(w) = &spec.wecom {
+        let sink = WeCom {
+            url: url(&w.url_secret).await?,
+        };
+        return Ok((secs(w.timeout_seconds), Sink::WeCom(sink)));
+    }
+    if let Some(t) = &spec.template {
+        // Validation checked it; a defaults file or an old object may not have been.
+        super::template::check(&t.body, &t.content_type)
+            .map_err(|e| config(format!("template body: {e}")))?;
+        let sink = TemplateWebhook {
+            url: url(&t.url_secret).await?,
+            body: t.body.clone(),
+            content_type: t.content_type.clone(),
+            bearer_token: optional(t.bearer_token_secret.as_ref()).await?,
+            headers: t.headers.clone(),
+        };
+        return Ok((secs(t.timeout_seconds), Sink::Template(sink)));
+    }
+    Err(config(format!("needs exactly one of {RECEIVER_KINDS}")))
 }
 
 /// The URL must be http(s); the message never repeats it (it may carry a token).

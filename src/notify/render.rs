@@ -88,3 +88,16 @@ pub fn common<'a>(
     }
     common.unwrap_or_default()
 }
+
+/// `MemberDown zk-1 in prod/zk: member 2 is down: ...`: one alert in one line, without
+/// state words, for services that track each alert themselves (PagerDuty, Opsgenie).
+pub fn headline(a: &AlertSnapshot, n: &Notification) -> String {
+    let name = a.labels.get("alertname").map_or("", String::as_str);
+    let member = a
+        .labels
+        .get("member")
+        .map(|m| format!(" {m}"))
+        .unwrap_or_default();
+    let summary = a.annotations.get("summary").map_or("", String::as_str);
+    format!("{name}{member} in {}/{}: {summary}", n.namespace, n.cluster)
+}
