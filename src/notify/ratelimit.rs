@@ -26,6 +26,8 @@ impl RateLimit {
             "feishu" => (5, Duration::from_millis(700)),
             // Teams workflows throttle bursts; a few a second is what they take.
             "teams" => (4, Duration::from_secs(1)),
+            // PagerDuty: 120 events a minute per routing key (a message is one per alert).
+            "pagerduty" => (10, Duration::from_millis(500)),
             _ => (10, Duration::from_millis(200)),
         };
         Self { burst, every }
