@@ -16,6 +16,7 @@ mod email_tls;
 mod error;
 pub mod feishu;
 pub mod http;
+mod lookup;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod ratelimit;

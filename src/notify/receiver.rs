@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::error::NotifyError;
 use super::feishu::Feishu;
+use super::lookup::Lookup;
 use super::opsgenie::Opsgenie;
 use super::pagerduty::PagerDuty;
 use super::roots::ExtraRoots;
@@ -11,7 +12,7 @@ use super::secrets::{SecretResolver, SecretString};
 use super::teams::Teams;
 use super::template::TemplateWebhook;
 use super::wecom::WeCom;
-use crate::api::{RECEIVER_KINDS, ReceiverSpec, SecretKeyRef, SmtpTls};
+use crate::api::{RECEIVER_KINDS, ReceiverSpec, SmtpTls};
 
 /// A receiver ready to send. Debug output redacts every credential.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +82,11 @@ pub fn split_host_port(s: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
+/// A receiver's per-attempt timeout, within the schema's 1..=120 s.
+fn secs(t: i32) -> Duration {
+    Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10))
+}
+
 /// Resolves `spec`'s credentials from Secrets in `namespace`, named `name` in the book.
 pub async fn resolve<R: SecretResolver>(
     spec: &ReceiverSpec,
@@ -88,38 +94,22 @@ pub async fn resolve<R: SecretResolver>(
     namespace: &str,
     secrets: &R,
 ) -> Result<ResolvedReceiver, NotifyError> {
-    let get = |r: &SecretKeyRef| {
-        let r = r.clone();
-        async move {
-            secrets
-                .resolve(namespace, &r)
-                .await
-                .map_err(|e| NotifyError::Secret {
-                    receiver: name.to_string(),
-                    detail: e.to_string(),
-                })
-        }
+    let l = Lookup {
+        secrets,
+        namespace,
+        receiver: name,
     };
-    let config = |detail: String| NotifyError::Config {
-        receiver: name.to_string(),
-        detail,
-    };
-    let secs = |t: i32| Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10));
     if spec.kinds() != 1 {
-        return Err(config(format!("needs exactly one of {RECEIVER_KINDS}")));
+        return Err(l.config(format!("needs exactly one of {RECEIVER_KINDS}")));
     }
     let (timeout, sink) = match (&spec.webhook, &spec.slack, &spec.dingtalk, &spec.email) {
         (Some(w), None, None, None) => {
-            let bearer_token = match &w.bearer_token_secret {
-                Some(r) => Some(get(r).await?),
-                None => None,
-            };
+            let bearer_token = l.optional(w.bearer_token_secret.as_ref()).await?;
             let basic_auth = match &w.basic_auth {
-                Some(b) => Some((b.username.clone(), get(&b.password_secret).await?)),
+                Some(b) => Some((b.username.clone(), l.get(&b.password_secret).await?)),
                 None => None,
             };
-            let url = get(&w.url_secret).await?;
-            check_url(&url).map_err(config)?;
+            let url = l.url(&w.url_secret).await?;
             (
                 secs(w.timeout_seconds),
                 Sink::Webhook {
@@ -131,8 +121,7 @@ pub async fn resolve<R: SecretResolver>(
             )
         }
         (None, Some(s), None, None) => {
-            let url = get(&s.url_secret).await?;
-            check_url(&url).map_err(config)?;
+            let url = l.url(&s.url_secret).await?;
             (
                 secs(s.timeout_seconds),
                 Sink::Slack {
@@ -142,12 +131,8 @@ pub async fn resolve<R: SecretResolver>(
             )
         }
         (None, None, Some(d), None) => {
-            let url = get(&d.url_secret).await?;
-            check_url(&url).map_err(config)?;
-            let signing_secret = match &d.signing_secret {
-                Some(r) => Some(get(r).await?),
-                None => None,
-            };
+            let url = l.url(&d.url_secret).await?;
+            let signing_secret = l.optional(d.signing_secret.as_ref()).await?;
             (
                 secs(d.timeout_seconds),
                 Sink::DingTalk {
@@ -158,14 +143,14 @@ pub async fn resolve<R: SecretResolver>(
         }
         (None, None, None, Some(e)) => {
             let (host, port) = split_host_port(&e.smarthost)
-                .ok_or_else(|| config(format!("smarthost '{}' is not host:port", e.smarthost)))?;
+                .ok_or_else(|| l.config(format!("smarthost '{}' is not host:port", e.smarthost)))?;
             let credentials = match (&e.username, &e.password_secret) {
-                (Some(u), Some(p)) => Some((u.clone(), get(p).await?)),
+                (Some(u), Some(p)) => Some((u.clone(), l.get(p).await?)),
                 _ => None,
             };
             let extra_roots = match &e.ca_secret {
-                Some(r) => ExtraRoots::from_pem(get(r).await?.expose()).map_err(|err| {
-                    config(format!(
+                Some(r) => ExtraRoots::from_pem(l.get(r).await?.expose()).map_err(|err| {
+                    l.config(format!(
                         "caSecret {namespace}/{} key {}: {err}",
                         r.name, r.key
                     ))
@@ -185,7 +170,7 @@ pub async fn resolve<R: SecretResolver>(
                 },
             )
         }
-        _ => resolve_more(spec, namespace, secrets, name).await?,
+        _ => resolve_more(spec, &l).await?,
     };
     Ok(ResolvedReceiver {
         name: name.to_string(),
@@ -197,96 +182,53 @@ pub async fn resolve<R: SecretResolver>(
 /// The kinds added after the first four, one branch each.
 async fn resolve_more<R: SecretResolver>(
     spec: &ReceiverSpec,
-    namespace: &str,
-    secrets: &R,
-    name: &str,
+    l: &Lookup<'_, R>,
 ) -> Result<(Duration, Sink), NotifyError> {
-    let get = async |r: &SecretKeyRef| {
-        secrets
-            .resolve(namespace, r)
-            .await
-            .map_err(|e| NotifyError::Secret {
-                receiver: name.to_string(),
-                detail: e.to_string(),
-            })
-    };
-    let config = |detail: String| NotifyError::Config {
-        receiver: name.to_string(),
-        detail,
-    };
-    let url = async |r: &SecretKeyRef| {
-        let url = get(r).await?;
-        check_url(&url).map_err(config)?;
-        Ok::<_, NotifyError>(url)
-    };
-    let optional = async |r: Option<&SecretKeyRef>| match r {
-        Some(r) => get(r).await.map(Some),
-        None => Ok(None),
-    };
-    // A plain (non-secret) endpoint: the vendor's unless overridden.
-    let endpoint = |u: Option<&String>, default: &str| {
-        let u = u.map_or(default, String::as_str);
-        match reqwest::Url::parse(u) {
-            Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {
-                Ok(u.to_string())
-            }
-            _ => Err(config(format!("'{u}' is not an http(s) URL"))),
-        }
-    };
-    let secs = |t: i32| Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10));
     if let Some(p) = &spec.pagerduty {
         let sink = PagerDuty {
-            url: endpoint(p.url.as_ref(), super::pagerduty::DEFAULT_URL)?,
-            routing_key: get(&p.routing_key_secret).await?,
+            url: l.endpoint(p.url.as_ref(), super::pagerduty::DEFAULT_URL)?,
+            routing_key: l.get(&p.routing_key_secret).await?,
         };
         return Ok((secs(p.timeout_seconds), Sink::PagerDuty(sink)));
     }
     if let Some(o) = &spec.opsgenie {
         let sink = Opsgenie {
-            api_url: endpoint(o.api_url.as_ref(), super::opsgenie::DEFAULT_API_URL)?,
-            api_key: get(&o.api_key_secret).await?,
+            api_url: l.endpoint(o.api_url.as_ref(), super::opsgenie::DEFAULT_API_URL)?,
+            api_key: l.get(&o.api_key_secret).await?,
         };
         return Ok((secs(o.timeout_seconds), Sink::Opsgenie(sink)));
     }
     if let Some(t) = &spec.teams {
         let sink = Teams {
-            url: url(&t.url_secret).await?,
+            url: l.url(&t.url_secret).await?,
         };
         return Ok((secs(t.timeout_seconds), Sink::Teams(sink)));
     }
     if let Some(f) = &spec.feishu {
         let sink = Feishu {
-            url: url(&f.url_secret).await?,
-            signing_secret: optional(f.signing_secret.as_ref()).await?,
+            url: l.url(&f.url_secret).await?,
+            signing_secret: l.optional(f.signing_secret.as_ref()).await?,
         };
         return Ok((secs(f.timeout_seconds), Sink::Feishu(sink)));
     }
     if let Some(w) = &spec.wecom {
         let sink = WeCom {
-            url: url(&w.url_secret).await?,
+            url: l.url(&w.url_secret).await?,
         };
         return Ok((secs(w.timeout_seconds), Sink::WeCom(sink)));
     }
     if let Some(t) = &spec.template {
         // Validation checked it; a defaults file or an old object may not have been.
         super::template::check(&t.body, &t.content_type)
-            .map_err(|e| config(format!("template body: {e}")))?;
+            .map_err(|e| l.config(format!("template body: {e}")))?;
         let sink = TemplateWebhook {
-            url: url(&t.url_secret).await?,
+            url: l.url(&t.url_secret).await?,
             body: t.body.clone(),
             content_type: t.content_type.clone(),
-            bearer_token: optional(t.bearer_token_secret.as_ref()).await?,
+            bearer_token: l.optional(t.bearer_token_secret.as_ref()).await?,
             headers: t.headers.clone(),
         };
         return Ok((secs(t.timeout_seconds), Sink::Template(sink)));
     }
-    Err(config(format!("needs exactly one of {RECEIVER_KINDS}")))
-}
-
-/// The URL must be http(s); the message never repeats it (it may carry a token).
-fn check_url(url: &SecretString) -> Result<(), String> {
-    match reqwest::Url::parse(url.expose()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err("the URL in its Secret is not an http(s) URL".into()),
-    }
+    Err(l.config(format!("needs exactly one of {RECEIVER_KINDS}")))
 }
