@@ -401,6 +401,27 @@ async fn invalid_specs_are_rejected_naming_their_field() {
             "spec.notifications.receivers[0]",
             "exactly one of webhook, slack, dingtalk, email",
         ),
+        (
+            json!({"notifications": {"receivers": [{"name": "two-chats",
+                "teams": {"urlSecret": {"name": "s", "key": "url"}},
+                "wecom": {"urlSecret": {"name": "s", "key": "url"}}}]}}),
+            "spec.notifications.receivers[0]",
+            "pagerduty, opsgenie, teams, feishu, wecom, template",
+        ),
+        (
+            json!({"notifications": {"receivers": [{"name": "pd",
+                "pagerduty": {"routingKeySecret": {"name": "s", "key": "k"},
+                              "url": "ftp://events.example"}}]}}),
+            "spec.notifications.receivers[0].pagerduty.url",
+            "should match",
+        ),
+        (
+            json!({"notifications": {"receivers": [{"name": "sms",
+                "template": {"urlSecret": {"name": "s", "key": "url"},
+                             "body": "x".repeat(16385)}}]}}),
+            "spec.notifications.receivers[0].template.body",
+            "16384",
+        ),
     ];
     for (i, (spec, field, words)) in cases.iter().enumerate() {
         let name = format!("bad-{i}");

@@ -29,12 +29,16 @@ mod email;
 mod smtp_server;
 #[path = "notify_sinks/test_ca.rs"]
 mod test_ca;
+#[path = "notify_sinks/vendors.rs"]
+mod vendors;
 
 #[derive(Debug, Clone)]
 struct Request {
     path_and_query: String,
     headers: HeaderMap,
     body: Value,
+    /// The body as sent, for bodies that are not JSON (templated webhooks).
+    raw: String,
     at: Instant,
 }
 
@@ -80,6 +84,7 @@ async fn record(
             .unwrap_or_default(),
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        raw: String::from_utf8_lossy(&body).into_owned(),
         at: Instant::now(),
     });
     let next = r

@@ -1,6 +1,7 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
 mod notifications;
+mod receivers;
 mod recovery;
 mod recovery_state;
 mod rollout;
@@ -10,6 +11,7 @@ mod status;
 
 pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
 pub use notifications::*;
+pub use receivers::*;
 pub use recovery_state::*;
 pub use rollout::*;
 pub use scale::*;

@@ -8,6 +8,15 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::receivers::{
+    FeishuReceiver, OpsgenieReceiver, PagerDutyReceiver, TeamsReceiver, TemplateReceiver,
+    WeComReceiver,
+};
+
+/// Every receiver kind, as named in messages.
+pub const RECEIVER_KINDS: &str =
+    "webhook, slack, dingtalk, email, pagerduty, opsgenie, teams, feishu, wecom, template";
+
 /// Longest accepted receiver list; keeps CEL cost bounded and messages readable.
 pub const MAX_RECEIVERS: usize = 16;
 
@@ -96,12 +105,13 @@ impl Severity {
     }
 }
 
-/// One receiver: a name and exactly one of `webhook`, `slack`, `dingtalk`, `email`.
+/// One receiver: a name and exactly one of `webhook`, `slack`, `dingtalk`, `email`,
+/// `pagerduty`, `opsgenie`, `teams`, `feishu`, `wecom`, `template`.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
-    "rule": "(has(self.webhook) ? 1 : 0) + (has(self.slack) ? 1 : 0) + (has(self.dingtalk) ? 1 : 0) + (has(self.email) ? 1 : 0) == 1",
-    "message": "a receiver has exactly one of webhook, slack, dingtalk, email"
+    "rule": "(has(self.webhook) ? 1 : 0) + (has(self.slack) ? 1 : 0) + (has(self.dingtalk) ? 1 : 0) + (has(self.email) ? 1 : 0) + (has(self.pagerduty) ? 1 : 0) + (has(self.opsgenie) ? 1 : 0) + (has(self.teams) ? 1 : 0) + (has(self.feishu) ? 1 : 0) + (has(self.wecom) ? 1 : 0) + (has(self.template) ? 1 : 0) == 1",
+    "message": "a receiver has exactly one of webhook, slack, dingtalk, email, pagerduty, opsgenie, teams, feishu, wecom, template"
 }]))]
 pub struct ReceiverSpec {
     /// Unique within the cluster; named in `NotificationFailed` Events.
@@ -121,6 +131,18 @@ pub struct ReceiverSpec {
     pub dingtalk: Option<DingTalkReceiver>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerDutyReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie: Option<OpsgenieReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<TeamsReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu: Option<FeishuReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wecom: Option<WeComReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateReceiver>,
 }
 
 impl ReceiverSpec {
@@ -130,6 +152,12 @@ impl ReceiverSpec {
             + usize::from(self.slack.is_some())
             + usize::from(self.dingtalk.is_some())
             + usize::from(self.email.is_some())
+            + usize::from(self.pagerduty.is_some())
+            + usize::from(self.opsgenie.is_some())
+            + usize::from(self.teams.is_some())
+            + usize::from(self.feishu.is_some())
+            + usize::from(self.wecom.is_some())
+            + usize::from(self.template.is_some())
     }
 }
 

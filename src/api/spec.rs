@@ -91,7 +91,8 @@ pub struct ZookeeperClusterSpec {
     ))]
     pub cluster_domain: String,
 
-    /// Who is told about faults (webhook, Slack, DingTalk, email), and when.
+    /// Who is told about faults (webhook, Slack, DingTalk, email, PagerDuty, Opsgenie,
+    /// Teams, Feishu, WeCom, a templated webhook), and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<super::notifications::NotificationsSpec>,
 }

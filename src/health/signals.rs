@@ -37,13 +37,20 @@ pub fn overload_faults(obs: &MemberObservation, t: &Thresholds) -> Vec<Fault> {
         })
     };
 
-    let outstanding = mntr
-        .and_then(|m| m.outstanding_requests)
-        .or_else(|| srvr.and_then(|s| s.outstanding));
+    // Just elected (or just joined): the request numbers describe the election's
+    // aftermath, not load. Unknown uptime (no mntr) judges as before.
+    let fresh = mntr
+        .and_then(|m| m.uptime_ms)
+        .is_some_and(|up| up < t.fresh_role_grace_ms);
+    let settled = |v: Option<u64>| v.filter(|_| !fresh);
+    let outstanding = settled(
+        mntr.and_then(|m| m.outstanding_requests)
+            .or_else(|| srvr.and_then(|s| s.outstanding)),
+    );
     let avg_latency = mntr
         .and_then(|m| m.avg_latency_ms)
         .or_else(|| srvr.and_then(|s| s.latency).map(|l| l.avg_ms))
-        .filter(|avg| *avg > t.max_avg_latency_ms);
+        .filter(|avg| *avg > t.max_avg_latency_ms && !fresh);
     let fds = mntr.and_then(|m| {
         let (open, max) = (m.open_file_descriptor_count?, m.max_file_descriptor_count?);
         (max > 0).then(|| (open, (max as f64 * t.max_fd_ratio).floor() as u64))
@@ -63,7 +70,7 @@ pub fn overload_faults(obs: &MemberObservation, t: &Thresholds) -> Vec<Fault> {
         }),
         exceeds(
             OverloadKind::PendingSyncs,
-            mntr.and_then(|m| m.pending_syncs),
+            settled(mntr.and_then(|m| m.pending_syncs)),
             t.max_pending_syncs,
         ),
         fds.and_then(|(open, limit)| exceeds(OverloadKind::OpenFileDescriptors, Some(open), limit)),
@@ -151,6 +158,37 @@ mod tests {
                 OverloadKind::OpenFileDescriptors
             ]
         );
+    }
+
+    #[test]
+    fn a_freshly_elected_leader_is_not_overloaded_by_its_election() {
+        let t = Thresholds::default();
+        // What a new leader reports ~15 s after the election: its stats are 15 s old
+        // and hold the first, slow requests of every reconnecting client.
+        let after_election = |uptime_ms| Mntr {
+            uptime_ms: Some(uptime_ms),
+            outstanding_requests: Some(40),
+            avg_latency_ms: Some(250.0),
+            pending_syncs: Some(12),
+            open_file_descriptor_count: Some(50),
+            max_file_descriptor_count: Some(1000),
+            ..Mntr::default()
+        };
+        let fresh = obs_with(after_election(15_000), None);
+        assert_eq!(overload_faults(&fresh, &t), vec![]);
+        // The same numbers from a leader past the grace are overload.
+        let settled = obs_with(after_election(60_000), None);
+        assert_eq!(overload_faults(&settled, &t).len(), 3);
+        // Running out of file descriptors is no election artefact.
+        let mut fds = after_election(15_000);
+        fds.open_file_descriptor_count = Some(990);
+        assert!(matches!(
+            overload_faults(&obs_with(fds, None), &t)[..],
+            [Fault::Overloaded {
+                what: OverloadKind::OpenFileDescriptors,
+                ..
+            }]
+        ));
     }
 
     #[test]

@@ -15,6 +15,13 @@ pub struct Thresholds {
     /// Default 10 000: zxids of different members are sampled up to a ping interval
     /// apart, so a small bound would flap under heavy write load.
     pub max_lag_txns: u64,
+    /// A member in its role for less than this (`zk_uptime`, which restarts with every
+    /// election: ZooKeeper builds a new server, and new stats, for each leadership or
+    /// following) is not judged on latency, outstanding requests or pending syncs: a
+    /// fresh leader's average is over its first, slow requests while every client
+    /// reconnects and every follower syncs, which paged `Overloaded` ~15 s after each
+    /// election. Default 60 s. File descriptors are judged at once.
+    pub fresh_role_grace_ms: u64,
 }
 
 impl Default for Thresholds {
@@ -25,6 +32,7 @@ impl Default for Thresholds {
             max_pending_syncs: 10,
             max_fd_ratio: 0.85,
             max_lag_txns: 10_000,
+            fresh_role_grace_ms: 60_000,
         }
     }
 }

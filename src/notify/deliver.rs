@@ -105,6 +105,15 @@ impl Deliverer {
         }
     }
 
+    fn context<'a>(&'a self, receiver: &'a ResolvedReceiver) -> http::Context<'a> {
+        http::Context {
+            client: &self.http,
+            receiver: &receiver.name,
+            timeout: receiver.timeout,
+            external_url: &self.external_url,
+        }
+    }
+
     /// One try, bounded by the receiver's timeout.
     pub async fn attempt(
         &self,
@@ -168,6 +177,12 @@ impl Deliverer {
                     detail,
                 })
             }
+            Sink::PagerDuty(p) => p.send(&self.context(receiver), n).await,
+            Sink::Opsgenie(o) => o.send(&self.context(receiver), n).await,
+            Sink::Teams(t) => t.send(&self.context(receiver), n).await,
+            Sink::Feishu(f) => f.send(&self.context(receiver), n).await,
+            Sink::WeCom(w) => w.send(&self.context(receiver), n).await,
+            Sink::Template(t) => t.send(&self.context(receiver), n).await,
             Sink::Email {
                 host,
                 port,

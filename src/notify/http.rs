@@ -7,6 +7,45 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::error::NotifyError;
 
+/// What every HTTP sink needs besides its own settings: the shared client, the
+/// receiver's name (for errors), its per-attempt timeout, the operator's external URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub client: &'a reqwest::Client,
+    pub receiver: &'a str,
+    pub timeout: Duration,
+    pub external_url: &'a str,
+}
+
+impl Context<'_> {
+    /// A POST to `url` bounded by the receiver's timeout.
+    pub fn request(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.post(url).timeout(self.timeout)
+    }
+
+    /// Sends and classifies (see [`post`]); the body on 2xx.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<String, NotifyError> {
+        post(self.receiver, request).await
+    }
+
+    /// A permanent failure the receiver reported in an HTTP 200 reply.
+    pub fn rejected(&self, detail: String) -> NotifyError {
+        NotifyError::Rejected {
+            receiver: self.receiver.to_string(),
+            detail,
+        }
+    }
+
+    /// A temporary failure the receiver reported in an HTTP 200 reply (its rate limit).
+    pub fn unavailable(&self, detail: String) -> NotifyError {
+        NotifyError::Unavailable {
+            receiver: self.receiver.to_string(),
+            detail,
+            retry_after: None,
+        }
+    }
+}
+
 /// Sends `request`; returns the response body on 2xx.
 pub async fn post(receiver: &str, request: reqwest::RequestBuilder) -> Result<String, NotifyError> {
     let unavailable = |detail: String, retry_after| NotifyError::Unavailable {

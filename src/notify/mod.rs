@@ -1,5 +1,6 @@
 //! Delivery: resolved receivers (credentials from Secrets), sinks (Alertmanager v4
-//! webhook, Slack, DingTalk, email), retries with backoff, rate limits with digests.
+//! webhook, Slack, DingTalk, email, PagerDuty, Opsgenie, Teams, Feishu, WeCom, templated
+//! webhook; one file each), retries with backoff, rate limits with digests.
 //!
 //! ```text
 //! ReceiverSpec --resolve(SecretResolver)--> ResolvedReceiver
@@ -13,14 +14,21 @@ pub mod dingtalk;
 pub mod email;
 mod email_tls;
 mod error;
+pub mod feishu;
 pub mod http;
+mod lookup;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod ratelimit;
 mod receiver;
 pub mod render;
 mod roots;
 mod secrets;
 pub mod slack;
+pub mod teams;
+pub mod template;
 pub mod webhook;
+pub mod wecom;
 
 pub use deliver::{Deliverer, RetryPolicy, ensure_crypto_provider};
 pub use error::NotifyError;

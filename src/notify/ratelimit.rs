@@ -1,5 +1,6 @@
-//! Per-receiver rate limits (DingTalk ~20/min, Slack ~1/s). What exceeds the limit is
-//! folded into one digest message rather than dropped or sent late one by one.
+//! Per-receiver rate limits (DingTalk and WeCom ~20/min, Feishu ~100/min, Slack ~1/s).
+//! What exceeds the limit is folded into one digest message rather than dropped or sent
+//! late one by one.
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,13 @@ impl RateLimit {
             "dingtalk" => (20, Duration::from_secs(3)),
             "slack" => (1, Duration::from_secs(1)),
             "email" => (5, Duration::from_secs(10)),
+            // WeCom: 20 a minute per robot, like DingTalk. Feishu: 100 a minute, 5 a second.
+            "wecom" => (20, Duration::from_secs(3)),
+            "feishu" => (5, Duration::from_millis(700)),
+            // Teams workflows throttle bursts; a few a second is what they take.
+            "teams" => (4, Duration::from_secs(1)),
+            // PagerDuty: 120 events a minute per routing key (a message is one per alert).
+            "pagerduty" => (10, Duration::from_millis(500)),
             _ => (10, Duration::from_millis(200)),
         };
         Self { burst, every }

@@ -3,9 +3,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::NotifyError;
+use super::feishu::Feishu;
+use super::lookup::Lookup;
+use super::opsgenie::Opsgenie;
+use super::pagerduty::PagerDuty;
 use super::roots::ExtraRoots;
 use super::secrets::{SecretResolver, SecretString};
-use crate::api::{ReceiverSpec, SecretKeyRef, SmtpTls};
+use super::teams::Teams;
+use super::template::TemplateWebhook;
+use super::wecom::WeCom;
+use crate::api::{RECEIVER_KINDS, ReceiverSpec, SmtpTls};
 
 /// A receiver ready to send. Debug output redacts every credential.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +49,12 @@ pub enum Sink {
         /// A private CA's certificates, trusted besides the built-in roots.
         extra_roots: ExtraRoots,
     },
+    PagerDuty(PagerDuty),
+    Opsgenie(Opsgenie),
+    Teams(Teams),
+    Feishu(Feishu),
+    WeCom(WeCom),
+    Template(TemplateWebhook),
 }
 
 impl Sink {
@@ -51,6 +64,12 @@ impl Sink {
             Self::Slack { .. } => "slack",
             Self::DingTalk { .. } => "dingtalk",
             Self::Email { .. } => "email",
+            Self::PagerDuty(_) => "pagerduty",
+            Self::Opsgenie(_) => "opsgenie",
+            Self::Teams(_) => "teams",
+            Self::Feishu(_) => "feishu",
+            Self::WeCom(_) => "wecom",
+            Self::Template(_) => "template",
         }
     }
 }
@@ -63,6 +82,11 @@ pub fn split_host_port(s: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
+/// A receiver's per-attempt timeout, within the schema's 1..=120 s.
+fn secs(t: i32) -> Duration {
+    Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10))
+}
+
 /// Resolves `spec`'s credentials from Secrets in `namespace`, named `name` in the book.
 pub async fn resolve<R: SecretResolver>(
     spec: &ReceiverSpec,
@@ -70,35 +94,22 @@ pub async fn resolve<R: SecretResolver>(
     namespace: &str,
     secrets: &R,
 ) -> Result<ResolvedReceiver, NotifyError> {
-    let get = |r: &SecretKeyRef| {
-        let r = r.clone();
-        async move {
-            secrets
-                .resolve(namespace, &r)
-                .await
-                .map_err(|e| NotifyError::Secret {
-                    receiver: name.to_string(),
-                    detail: e.to_string(),
-                })
-        }
+    let l = Lookup {
+        secrets,
+        namespace,
+        receiver: name,
     };
-    let config = |detail: String| NotifyError::Config {
-        receiver: name.to_string(),
-        detail,
-    };
-    let secs = |t: i32| Duration::from_secs(u64::try_from(t.clamp(1, 120)).unwrap_or(10));
+    if spec.kinds() != 1 {
+        return Err(l.config(format!("needs exactly one of {RECEIVER_KINDS}")));
+    }
     let (timeout, sink) = match (&spec.webhook, &spec.slack, &spec.dingtalk, &spec.email) {
         (Some(w), None, None, None) => {
-            let bearer_token = match &w.bearer_token_secret {
-                Some(r) => Some(get(r).await?),
-                None => None,
-            };
+            let bearer_token = l.optional(w.bearer_token_secret.as_ref()).await?;
             let basic_auth = match &w.basic_auth {
-                Some(b) => Some((b.username.clone(), get(&b.password_secret).await?)),
+                Some(b) => Some((b.username.clone(), l.get(&b.password_secret).await?)),
                 None => None,
             };
-            let url = get(&w.url_secret).await?;
-            check_url(&url).map_err(config)?;
+            let url = l.url(&w.url_secret).await?;
             (
                 secs(w.timeout_seconds),
                 Sink::Webhook {
@@ -110,8 +121,7 @@ pub async fn resolve<R: SecretResolver>(
             )
         }
         (None, Some(s), None, None) => {
-            let url = get(&s.url_secret).await?;
-            check_url(&url).map_err(config)?;
+            let url = l.url(&s.url_secret).await?;
             (
                 secs(s.timeout_seconds),
                 Sink::Slack {
@@ -121,12 +131,8 @@ pub async fn resolve<R: SecretResolver>(
             )
         }
         (None, None, Some(d), None) => {
-            let url = get(&d.url_secret).await?;
-            check_url(&url).map_err(config)?;
-            let signing_secret = match &d.signing_secret {
-                Some(r) => Some(get(r).await?),
-                None => None,
-            };
+            let url = l.url(&d.url_secret).await?;
+            let signing_secret = l.optional(d.signing_secret.as_ref()).await?;
             (
                 secs(d.timeout_seconds),
                 Sink::DingTalk {
@@ -137,14 +143,14 @@ pub async fn resolve<R: SecretResolver>(
         }
         (None, None, None, Some(e)) => {
             let (host, port) = split_host_port(&e.smarthost)
-                .ok_or_else(|| config(format!("smarthost '{}' is not host:port", e.smarthost)))?;
+                .ok_or_else(|| l.config(format!("smarthost '{}' is not host:port", e.smarthost)))?;
             let credentials = match (&e.username, &e.password_secret) {
-                (Some(u), Some(p)) => Some((u.clone(), get(p).await?)),
+                (Some(u), Some(p)) => Some((u.clone(), l.get(p).await?)),
                 _ => None,
             };
             let extra_roots = match &e.ca_secret {
-                Some(r) => ExtraRoots::from_pem(get(r).await?.expose()).map_err(|err| {
-                    config(format!(
+                Some(r) => ExtraRoots::from_pem(l.get(r).await?.expose()).map_err(|err| {
+                    l.config(format!(
                         "caSecret {namespace}/{} key {}: {err}",
                         r.name, r.key
                     ))
@@ -164,11 +170,7 @@ pub async fn resolve<R: SecretResolver>(
                 },
             )
         }
-        _ => {
-            return Err(config(
-                "needs exactly one of webhook, slack, dingtalk, email".into(),
-            ));
-        }
+        _ => resolve_more(spec, &l).await?,
     };
     Ok(ResolvedReceiver {
         name: name.to_string(),
@@ -177,10 +179,56 @@ pub async fn resolve<R: SecretResolver>(
     })
 }
 
-/// The URL must be http(s); the message never repeats it (it may carry a token).
-fn check_url(url: &SecretString) -> Result<(), String> {
-    match reqwest::Url::parse(url.expose()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err("the URL in its Secret is not an http(s) URL".into()),
+/// The kinds added after the first four, one branch each.
+async fn resolve_more<R: SecretResolver>(
+    spec: &ReceiverSpec,
+    l: &Lookup<'_, R>,
+) -> Result<(Duration, Sink), NotifyError> {
+    if let Some(p) = &spec.pagerduty {
+        let sink = PagerDuty {
+            url: l.endpoint(p.url.as_ref(), super::pagerduty::DEFAULT_URL)?,
+            routing_key: l.get(&p.routing_key_secret).await?,
+        };
+        return Ok((secs(p.timeout_seconds), Sink::PagerDuty(sink)));
     }
+    if let Some(o) = &spec.opsgenie {
+        let sink = Opsgenie {
+            api_url: l.endpoint(o.api_url.as_ref(), super::opsgenie::DEFAULT_API_URL)?,
+            api_key: l.get(&o.api_key_secret).await?,
+        };
+        return Ok((secs(o.timeout_seconds), Sink::Opsgenie(sink)));
+    }
+    if let Some(t) = &spec.teams {
+        let sink = Teams {
+            url: l.url(&t.url_secret).await?,
+        };
+        return Ok((secs(t.timeout_seconds), Sink::Teams(sink)));
+    }
+    if let Some(f) = &spec.feishu {
+        let sink = Feishu {
+            url: l.url(&f.url_secret).await?,
+            signing_secret: l.optional(f.signing_secret.as_ref()).await?,
+        };
+        return Ok((secs(f.timeout_seconds), Sink::Feishu(sink)));
+    }
+    if let Some(w) = &spec.wecom {
+        let sink = WeCom {
+            url: l.url(&w.url_secret).await?,
+        };
+        return Ok((secs(w.timeout_seconds), Sink::WeCom(sink)));
+    }
+    if let Some(t) = &spec.template {
+        // Validation checked it; a defaults file or an old object may not have been.
+        super::template::check(&t.body, &t.content_type)
+            .map_err(|e| l.config(format!("template body: {e}")))?;
+        let sink = TemplateWebhook {
+            url: l.url(&t.url_secret).await?,
+            body: t.body.clone(),
+            content_type: t.content_type.clone(),
+            bearer_token: l.optional(t.bearer_token_secret.as_ref()).await?,
+            headers: t.headers.clone(),
+        };
+        return Ok((secs(t.timeout_seconds), Sink::Template(sink)));
+    }
+    Err(l.config(format!("needs exactly one of {RECEIVER_KINDS}")))
 }

@@ -53,17 +53,12 @@ pub fn state(a: &AlertSnapshot) -> &'static str {
 
 /// `MemberDown zk-1 (warning): member 2 is down: ...` plus since/until.
 pub fn line(a: &AlertSnapshot) -> String {
-    let name = a.labels.get("alertname").map_or("", String::as_str);
-    let member = a
-        .labels
-        .get("member")
-        .map(|m| format!(" {m}"))
-        .unwrap_or_default();
     let severity = a.labels.get("severity").map_or("", String::as_str);
     let summary = a.annotations.get("summary").map_or("", String::as_str);
     let mut out = format!(
-        "{} {name}{member} ({severity}): {summary}; since {}",
+        "{} {} ({severity}): {summary}; since {}",
         state(a),
+        name_and_member(a),
         rfc3339(a.starts_at)
     );
     if let Some(end) = a.ends_at {
@@ -87,4 +82,25 @@ pub fn common<'a>(
         });
     }
     common.unwrap_or_default()
+}
+
+/// `MemberDown zk-1`, or just `QuorumLost` for an alert of the whole cluster.
+fn name_and_member(a: &AlertSnapshot) -> String {
+    let name = a.labels.get("alertname").map_or("", String::as_str);
+    match a.labels.get("member") {
+        Some(m) => format!("{name} {m}"),
+        None => name.to_string(),
+    }
+}
+
+/// `MemberDown zk-1 in prod/zk: member 2 is down: ...`: one alert in one line, without
+/// state words, for services that track each alert themselves (PagerDuty, Opsgenie).
+pub fn headline(a: &AlertSnapshot, n: &Notification) -> String {
+    let summary = a.annotations.get("summary").map_or("", String::as_str);
+    format!(
+        "{} in {}/{}: {summary}",
+        name_and_member(a),
+        n.namespace,
+        n.cluster
+    )
 }

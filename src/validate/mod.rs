@@ -4,6 +4,7 @@ mod immutable;
 mod names;
 mod notifications;
 mod quantity;
+mod receivers;
 mod rules;
 mod server;
 

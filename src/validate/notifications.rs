@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use super::FieldError;
 use super::names::{is_dns_label, is_dns_subdomain};
-use crate::api::{MAX_RECEIVERS, NotificationsSpec, ReceiverSpec, SecretKeyRef, SmtpTls};
+use crate::api::{
+    MAX_RECEIVERS, NotificationsSpec, RECEIVER_KINDS, ReceiverSpec, SecretKeyRef, SmtpTls,
+};
 
 pub fn check_notifications(spec: &NotificationsSpec) -> Vec<FieldError> {
     let mut errors = check_receivers(&spec.receivers, "spec.notifications.receivers");
@@ -54,36 +56,40 @@ pub fn check_receivers(receivers: &[ReceiverSpec], path: &str) -> Vec<FieldError
             errors.push(FieldError::new(
                 at.clone(),
                 format!(
-                    "must have exactly one of webhook, slack, dingtalk, email; has {}",
+                    "must have exactly one of {RECEIVER_KINDS}; has {}",
                     r.kinds()
                 ),
             ));
         }
         check_kind(r, &at, &mut errors);
+        super::receivers::check_receivers_more(r, &at, &mut errors);
     }
     errors
 }
 
+/// A Secret reference: a Secret's name and one of its keys.
+pub(super) fn check_secret(field: String, s: &SecretKeyRef, errors: &mut Vec<FieldError>) {
+    if !is_dns_subdomain(&s.name) {
+        errors.push(FieldError::new(
+            format!("{field}.name"),
+            "must be a Secret name",
+        ));
+    }
+    if s.key.is_empty()
+        || !s
+            .key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        errors.push(FieldError::new(
+            format!("{field}.key"),
+            "must be a Secret key (alphanumerics, '-', '_', '.')",
+        ));
+    }
+}
+
 fn check_kind(r: &ReceiverSpec, at: &str, errors: &mut Vec<FieldError>) {
-    let mut secret = |field: String, s: &SecretKeyRef| {
-        if !is_dns_subdomain(&s.name) {
-            errors.push(FieldError::new(
-                format!("{field}.name"),
-                "must be a Secret name",
-            ));
-        }
-        if s.key.is_empty()
-            || !s
-                .key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            errors.push(FieldError::new(
-                format!("{field}.key"),
-                "must be a Secret key (alphanumerics, '-', '_', '.')",
-            ));
-        }
-    };
+    let mut secret = |field: String, s: &SecretKeyRef| check_secret(field, s, errors);
     if let Some(w) = &r.webhook {
         secret(format!("{at}.webhook.urlSecret"), &w.url_secret);
         if let Some(t) = &w.bearer_token_secret {

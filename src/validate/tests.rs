@@ -315,6 +315,30 @@ fn invalid_notifications_name_their_field() {
             "spec.notifications.receivers[0].email.caSecret.name",
         ),
         (
+            "notifications: {receivers: [{name: p, pagerduty: {routingKeySecret: {name: pd, key: key}, url: 'ftp://pd.example'}}]}".to_string(),
+            "spec.notifications.receivers[0].pagerduty.url",
+        ),
+        (
+            "notifications: {receivers: [{name: o, opsgenie: {apiKeySecret: {name: 'Not A Secret', key: key}}}]}".to_string(),
+            "spec.notifications.receivers[0].opsgenie.apiKeySecret.name",
+        ),
+        (
+            "notifications: {receivers: [{name: f, feishu: {urlSecret: {name: f, key: url}, signingSecret: {name: f, key: 'bad key!'}}}]}".to_string(),
+            "spec.notifications.receivers[0].feishu.signingSecret.key",
+        ),
+        (
+            "notifications: {receivers: [{name: t, teams: {urlSecret: {name: t, key: url}}, wecom: {urlSecret: {name: w, key: url}}}]}".to_string(),
+            "spec.notifications.receivers[0]",
+        ),
+        (
+            "notifications: {receivers: [{name: s, template: {urlSecret: {name: s, key: url}, body: '{% for a in alerts %}'}}]}".to_string(),
+            "spec.notifications.receivers[0].template.body",
+        ),
+        (
+            "notifications: {receivers: [{name: s, template: {urlSecret: {name: s, key: url}, body: 'ok', headers: {Content-Type: text/plain}}}]}".to_string(),
+            "spec.notifications.receivers[0].template.headers.Content-Type",
+        ),
+        (
             "notifications: {forSeconds: -1}".to_string(),
             "spec.notifications.forSeconds",
         ),
@@ -349,5 +373,46 @@ fn a_full_notifications_spec_is_valid_with_defaults() {
     assert_eq!(
         n.receivers[3].email.as_ref().map(|e| e.tls),
         Some(crate::api::SmtpTls::StartTls)
+    );
+}
+
+#[test]
+fn paging_chat_and_template_receivers_are_valid_with_defaults() {
+    let valid = validate(&cluster(
+        "notifications:\n  receivers:\n  - name: pd\n    pagerduty: {routingKeySecret: {name: pd, key: key}}\n  - name: og\n    opsgenie: {apiKeySecret: {name: og, key: key}, apiUrl: 'https://api.eu.opsgenie.com'}\n  - name: teams\n    teams: {urlSecret: {name: teams, key: url}}\n  - name: lark\n    feishu: {urlSecret: {name: lark, key: url}, signingSecret: {name: lark, key: secret}}\n  - name: wx\n    wecom: {urlSecret: {name: wx, key: url}}\n  - name: sms\n    template: {urlSecret: {name: sms, key: url}, body: '{\"text\": {{ title | tojson }}}'}",
+    ))
+    .expect("valid");
+    let n = valid.spec.notifications.expect("set");
+    assert_eq!(n.receivers.len(), 6);
+    let pd = n.receivers[0].pagerduty.as_ref().expect("pagerduty");
+    assert_eq!((pd.url.as_deref(), pd.timeout_seconds), (None, 10));
+    let t = n.receivers[5].template.as_ref().expect("template");
+    assert_eq!(t.content_type, "application/json");
+}
+
+#[test]
+fn a_template_error_names_the_body_line_and_the_fix() {
+    let yaml = "notifications: {receivers: [{name: s, template: {urlSecret: {name: s, key: url}, body: \"{\\n  \\\"text\\\": \\\"{{ alerts[0].annotations.summary }}\\\"\\n}\"}}]}";
+    let Err(ValidationError::InvalidSpec(errors)) = validate(&cluster(yaml)) else {
+        panic!("{yaml} must be invalid");
+    };
+    let e = errors
+        .iter()
+        .find(|e| e.field == "spec.notifications.receivers[0].template.body")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(
+        e.message.contains("invalid JSON") && e.message.contains("tojson"),
+        "{e:?}"
+    );
+    let yaml = "notifications: {receivers: [{name: s, template: {urlSecret: {name: s, key: url}, contentType: text/plain, body: \"a\\n{{ alerts[0].lables }}\"}}]}";
+    let Err(ValidationError::InvalidSpec(errors)) = validate(&cluster(yaml)) else {
+        panic!("{yaml} must be invalid");
+    };
+    assert!(
+        errors.iter().any(
+            |e| e.field == "spec.notifications.receivers[0].template.body"
+                && e.message.starts_with("line 2:")
+        ),
+        "{errors:?}"
     );
 }
