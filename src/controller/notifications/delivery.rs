@@ -1,6 +1,6 @@
 //! The per-cluster delivery task: sends what is due in the book's outbox, within each
 //! receiver's rate limit, and persists after every delivery.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -8,7 +8,7 @@ use super::{DefaultReceivers, IDLE_WAKE, Shared, Slot, configured};
 use crate::alerts::{AlertBook, Notification};
 use crate::api::{ReceiverSpec, ZookeeperCluster};
 use crate::notify::ratelimit::{Bucket, RateLimit, plan};
-use crate::notify::{NotifyError, resolve};
+use crate::notify::{NotifyError, ResolvedReceiver, resolve};
 use crate::recovery::unix;
 use kube::ResourceExt;
 
@@ -37,35 +37,10 @@ async fn deliver_due(
     buckets: &mut HashMap<String, Bucket>,
 ) -> Duration {
     let now = unix(SystemTime::now());
-    let (due, cluster, mut wait) = {
-        let mut state = slot.state.lock().await;
-        let cluster = state.cluster.clone();
-        let Some(book) = state.book.as_mut() else {
-            return IDLE_WAKE;
-        };
-        let (by_receiver, compacted) = book.due_by_receiver(now);
-        // Compacting again next round gives the same book, so a failed write is fine.
-        if compacted
-            && let Some(cluster) = &cluster
-            && let Err(error) = inner.store.save(cluster, book).await
-        {
-            tracing::warn!(%error, "cannot persist the compacted alert book");
-        }
-        // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
-        let wait = book
-            .outbox
-            .iter()
-            .filter(|n| n.not_before > now)
-            .map(|n| Duration::from_secs(n.not_before - now))
-            .min()
-            .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
-        (by_receiver, cluster, wait)
-    };
-    let Some(cluster) = cluster else {
+    let Some((due, cluster, mut wait)) = take_due(inner, slot, now).await else {
         return IDLE_WAKE;
     };
     for (receiver, notifications) in due {
-        let ids = |ns: &[Notification]| ns.iter().map(|n| n.id).collect::<Vec<_>>();
         let Some((spec, secret_ns)) = receiver_spec(&cluster, &inner.defaults, &receiver) else {
             // The receiver was removed from the spec: nobody is left to tell.
             finish(inner, slot, &cluster, &ids(&notifications), Err(None)).await;
@@ -83,45 +58,106 @@ async fn deliver_due(
         let bucket = buckets.entry(receiver.clone()).or_insert_with(|| {
             Bucket::new(RateLimit::for_sink(resolved.sink.kind()), Instant::now())
         });
-        let batch = plan(notifications, bucket.available(Instant::now()));
-        if batch.is_empty() {
-            wait = wait.min(bucket.wait());
-        }
-        for n in batch {
-            if !bucket.take(Instant::now()) {
-                wait = wait.min(bucket.wait());
-                break;
-            }
-            let covered = if n.merged_ids.is_empty() {
-                vec![n.id]
-            } else {
-                n.merged_ids.clone()
-            };
-            match inner.deliverer.deliver(&resolved, &n).await {
-                Ok(()) => {
-                    if let Ok(mut h) = slot.receivers.lock() {
-                        h.delivered(&receiver);
-                    }
-                    finish(inner, slot, &cluster, &covered, Ok(())).await
-                }
-                Err(error) if error.is_transient() => {
-                    let after = error
-                        .retry_after()
-                        .map_or(round_backoff(n.attempts), |d| d.as_secs().max(1));
-                    let maybe = error.may_have_arrived();
-                    postpone(inner, slot, &cluster, &covered, after, maybe).await;
-                    if n.attempts == 0 {
-                        record(slot, error);
-                    }
-                    // What was queued after it waits: nothing overtakes.
-                    break;
-                }
-                // Every refused message is worth its Event.
-                Err(error) => finish(inner, slot, &cluster, &covered, Err(Some(error))).await,
-            }
-        }
+        let to = Recipient {
+            cluster: &cluster,
+            name: &receiver,
+            resolved: &resolved,
+        };
+        wait = wait.min(send(inner, slot, &to, bucket, notifications).await);
     }
     wait
+}
+
+fn ids(notifications: &[Notification]) -> Vec<u64> {
+    notifications.iter().map(|n| n.id).collect()
+}
+
+/// The outbox's due notifications by receiver (compacting the book, persisted if it
+/// changed), the cluster they are about, and how long until the next postponed one.
+async fn take_due(
+    inner: &Shared,
+    slot: &Slot,
+    now: u64,
+) -> Option<(
+    BTreeMap<String, Vec<Notification>>,
+    ZookeeperCluster,
+    Duration,
+)> {
+    let mut state = slot.state.lock().await;
+    let cluster = state.cluster.clone();
+    let book = state.book.as_mut()?;
+    let (by_receiver, compacted) = book.due_by_receiver(now);
+    // Compacting again next round gives the same book, so a failed write is fine.
+    if compacted
+        && let Some(cluster) = &cluster
+        && let Err(error) = inner.store.save(cluster, book).await
+    {
+        tracing::warn!(%error, "cannot persist the compacted alert book");
+    }
+    // Sleep until the earliest postponed notification is due, at most IDLE_WAKE.
+    let wait = book
+        .outbox
+        .iter()
+        .filter(|n| n.not_before > now)
+        .map(|n| Duration::from_secs(n.not_before - now))
+        .min()
+        .map_or(IDLE_WAKE, |d| d.min(IDLE_WAKE));
+    Some((by_receiver, cluster?, wait))
+}
+
+/// Where one receiver's notifications go.
+struct Recipient<'a> {
+    cluster: &'a ZookeeperCluster,
+    name: &'a str,
+    resolved: &'a ResolvedReceiver,
+}
+
+/// Sends one receiver's due notifications in order, within its rate limit; a transient
+/// failure postpones the rest (nothing overtakes). Returns when the bucket refills.
+async fn send(
+    inner: &Shared,
+    slot: &Slot,
+    to: &Recipient<'_>,
+    bucket: &mut Bucket,
+    notifications: Vec<Notification>,
+) -> Duration {
+    let cluster = to.cluster;
+    let batch = plan(notifications, bucket.available(Instant::now()));
+    if batch.is_empty() {
+        return bucket.wait();
+    }
+    for n in batch {
+        if !bucket.take(Instant::now()) {
+            return bucket.wait();
+        }
+        let covered = if n.merged_ids.is_empty() {
+            vec![n.id]
+        } else {
+            n.merged_ids.clone()
+        };
+        match inner.deliverer.deliver(to.resolved, &n).await {
+            Ok(()) => {
+                if let Ok(mut h) = slot.receivers.lock() {
+                    h.delivered(to.name);
+                }
+                finish(inner, slot, cluster, &covered, Ok(())).await
+            }
+            Err(error) if error.is_transient() => {
+                let after = error
+                    .retry_after()
+                    .map_or(round_backoff(n.attempts), |d| d.as_secs().max(1));
+                let maybe = error.may_have_arrived();
+                postpone(inner, slot, cluster, &covered, after, maybe).await;
+                if n.attempts == 0 {
+                    record(slot, error);
+                }
+                return IDLE_WAKE;
+            }
+            // Every refused message is worth its Event.
+            Err(error) => finish(inner, slot, cluster, &covered, Err(Some(error))).await,
+        }
+    }
+    IDLE_WAKE
 }
 
 /// Records a receiver problem met while delivering; an Event only when it is news.

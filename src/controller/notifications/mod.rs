@@ -186,6 +186,29 @@ pub struct Notifier {
     inner: Arc<Inner>,
 }
 
+/// What may alert this pass: the assessment's faults and recovery's decisions, and the
+/// members the assessment knows (`None` while nothing was probed yet).
+fn alert_sources(
+    faults: &FaultInput<'_>,
+) -> (Option<Vec<AlertSource>>, Option<BTreeSet<MemberId>>) {
+    let sources = faults.assessment.map(|a| {
+        a.faults
+            .iter()
+            .map(AlertSource::from_fault)
+            .chain(
+                faults
+                    .decisions
+                    .iter()
+                    .filter_map(AlertSource::from_decision),
+            )
+            .collect()
+    });
+    let members = faults
+        .assessment
+        .map(|a| a.members.iter().map(|m| m.id).collect());
+    (sources, members)
+}
+
 impl Notifier {
     /// The operator's notifier: books in ConfigMaps, credentials from Secrets.
     pub fn new(client: Client, deliverer: Deliverer, defaults: DefaultReceivers) -> Self {
@@ -239,21 +262,7 @@ impl Notifier {
         let spec = cluster.spec.notifications.clone().unwrap_or_default();
         let configured = configured(&spec, &namespace, &self.inner.shared.defaults);
         let routes = routes(&configured);
-        let sources = faults.assessment.map(|a| {
-            a.faults
-                .iter()
-                .map(AlertSource::from_fault)
-                .chain(
-                    faults
-                        .decisions
-                        .iter()
-                        .filter_map(AlertSource::from_decision),
-                )
-                .collect::<Vec<_>>()
-        });
-        let members: Option<BTreeSet<MemberId>> = faults
-            .assessment
-            .map(|a| a.members.iter().map(|m| m.id).collect());
+        let (sources, members) = alert_sources(faults);
         let evaluation = Evaluation {
             namespace: &namespace,
             cluster: &name,
