@@ -60,6 +60,7 @@ use crate::health::{EnsembleAssessment, MemberId};
 use crate::notify::{Deliverer, NotifyError, resolve};
 use crate::recovery::{Decision, at};
 use receivers::ReceiverHealth;
+use super::memory::Poisoned;
 
 /// The ConfigMap key holding the book.
 pub const BOOK_KEY: &str = "book.json";
@@ -137,6 +138,8 @@ pub enum NotifierError {
     MissingMetadata(&'static str),
     #[error("invalid default receivers: {0}")]
     Defaults(String),
+    #[error(transparent)]
+    Memory(#[from] Poisoned),
 }
 
 impl NotifierError {
@@ -146,6 +149,7 @@ impl NotifierError {
             Self::SaveBook { .. } => "AlertBookSaveFailed",
             Self::MissingMetadata(_) => "MissingMetadata",
             Self::Defaults(_) => "InvalidDefaultReceivers",
+            Self::Memory(_) => "MemoryPoisoned",
         }
     }
 }
@@ -252,7 +256,7 @@ impl Notifier {
             .namespace()
             .ok_or(NotifierError::MissingMetadata("namespace"))?;
         let name = cluster.name_any();
-        let slot = self.slot(&namespace, &name);
+        let slot = self.slot(&namespace, &name)?;
         let mut state = slot.state.lock().await;
         state.cluster = Some(cluster.clone());
         let book = match state.book.take() {
@@ -288,16 +292,12 @@ impl Notifier {
         if !queued.is_empty() || !next.outbox.is_empty() {
             slot.wake.notify_one();
         }
-        let failures = slot
-            .failures
-            .lock()
-            .map(|mut f| std::mem::take(&mut *f))
-            .unwrap_or_default();
+        let failures = std::mem::take(&mut *slot.failures.lock().map_err(|_| Poisoned)?);
         let (problems, recheck) = slot
             .receivers
             .lock()
             .map(|h| (h.problems(), h.recheck_in(Instant::now())))
-            .unwrap_or_default();
+            .map_err(|_| Poisoned)?;
         let next_evaluation = alerts::next_evaluation(&next, evaluation.timing)
             .map(at)
             .into_iter()
@@ -373,16 +373,13 @@ impl Notifier {
         }
     }
 
-    fn slot(&self, namespace: &str, name: &str) -> Arc<Slot> {
+    fn slot(&self, namespace: &str, name: &str) -> Result<Arc<Slot>, Poisoned> {
         let key = (namespace.to_string(), name.to_string());
-        let mut slots = match self.inner.slots.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut slots = self.inner.slots.lock().map_err(|_| Poisoned)?;
         if let Some((slot, task)) = slots.get(&key)
             && !task.is_finished()
         {
-            return slot.clone();
+            return Ok(slot.clone());
         }
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState {
@@ -398,7 +395,7 @@ impl Notifier {
             slot.clone(),
         ));
         slots.insert(key, (slot.clone(), task));
-        slot
+        Ok(slot)
     }
 }
 
