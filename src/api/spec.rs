@@ -33,6 +33,13 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
     shortname = "zkc",
     namespaced,
     status = "ZookeeperClusterStatus",
+    // `kubectl scale` and autoscalers write `spec.replicas`, so a scale goes through the
+    // same one-member-at-a-time reconfiguration as an edit of the spec.
+    scale(
+        spec_replicas_path = ".spec.replicas",
+        status_replicas_path = ".status.replicas",
+        label_selector_path = ".status.selector"
+    ),
     printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}"#,
     printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas"}"#,
     printcolumn = r#"{"name":"Leader","type":"string","jsonPath":".status.leader"}"#,
@@ -43,6 +50,8 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 #[serde(rename_all = "camelCase")]
 pub struct ZookeeperClusterSpec {
     /// Number of ensemble members. Odd numbers tolerate the most failures per member.
+    /// Also set by `kubectl scale` (the scale subresource); either way members are added
+    /// and removed one at a time through ZooKeeper's dynamic reconfiguration.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 255))]
     pub replicas: i32,

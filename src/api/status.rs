@@ -23,6 +23,10 @@ pub struct ZookeeperClusterStatus {
     /// Members whose pods are Ready (serving, by their readiness probe).
     #[serde(default)]
     pub ready_replicas: i32,
+    /// Label selector of the members' pods, as a string (the scale subresource's
+    /// `labelSelectorPath`, which autoscalers read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
     /// One entry per member, ordered by myid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberStatus>,

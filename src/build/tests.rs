@@ -395,3 +395,21 @@ fn super_secret_holds_password_and_its_digest_and_is_owned() {
     )]));
     assert_eq!(super_secret::password(&read_back).as_deref(), Some("pw"));
 }
+
+/// `status.selector` (the scale subresource's label selector) selects exactly what the
+/// StatefulSet selects, so an autoscaler counts the members' pods and nothing else.
+#[test]
+fn pod_selector_string_is_the_statefulsets_selector() {
+    let o = objects("{}");
+    let selector = o.statefulset.spec.as_ref().expect("spec").selector.clone();
+    let from_string: std::collections::BTreeMap<String, String> = labels::pod_selector("zk")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(Some(from_string), selector.match_labels);
+    assert_eq!(
+        labels::pod_selector("zk"),
+        "app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper"
+    );
+}

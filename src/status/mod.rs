@@ -23,7 +23,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
-use crate::build::labels::{CLIENT_PORT, member_host, pod_name};
+use crate::build::labels::{CLIENT_PORT, member_host, pod_name, pod_selector};
 use crate::health::{EnsembleAssessment, Fault};
 use crate::validate::{ValidCluster, ValidationError};
 use conditions::{Verdict, conditions, find, keep_others};
@@ -232,6 +232,7 @@ pub fn compute(
         conditions: keep_others(conditions(prior, verdicts, cluster.generation, now), prior),
         replicas: running,
         ready_replicas: ready,
+        selector: Some(pod_selector(&cluster.name)),
         connection_string: Some(connection_string(cluster)),
         members,
         leader: observed

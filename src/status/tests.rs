@@ -260,6 +260,22 @@ fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
     assert_eq!(status.observed_generation, Some(2));
     assert_eq!(status.members, healthy.members);
     assert_eq!(status.ready_replicas, 3);
+    // The scale subresource keeps reading replicas and selector while the spec is bad.
+    assert_eq!(status.selector, healthy.selector);
+}
+
+/// The scale subresource reads `status.replicas` (what the StatefulSet runs, not the
+/// spec's wish) and `status.selector`.
+#[test]
+fn status_carries_what_the_scale_subresource_reads() {
+    let cluster = valid("replicas: 5");
+    let s = sts(3, 3);
+    let status = by_pods(None, &cluster, Some(&s), &pods(&[true; 3]), "t0");
+    assert_eq!(status.replicas, 3, "running members, while growing to 5");
+    assert_eq!(
+        status.selector.as_deref(),
+        Some("app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper")
+    );
 }
 
 mod quorum_mode {
