@@ -53,6 +53,10 @@ pub struct ZookeeperClusterStatus {
     /// restarted mid-change, or a spec made invalid and fixed meanwhile, resumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<ScaleStatus>,
+    /// The last `zookeeper.ensemble.dev/restart-requested-at` value (RFC 3339) every
+    /// member has been restarted for, the leader last; set once the last one is back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_at: Option<String>,
     /// Alerts for this cluster: firing and pending counts, undelivered notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsStatus>,

@@ -413,3 +413,39 @@ fn pod_selector_string_is_the_statefulsets_selector() {
         "app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper"
     );
 }
+
+/// A restart stamp goes on the pod template (a new one changes the template, which the
+/// roll then restarts every member onto); without one the template has no such key.
+#[test]
+fn restart_stamp_is_a_pod_template_annotation() {
+    let annotations = |valid: &ValidCluster| {
+        let o = desired_objects(
+            valid,
+            ServerCapabilities {
+                policy_v1: true,
+                minor: Some(33),
+            },
+            &Membership::of_spec(valid),
+        );
+        o.statefulset
+            .spec
+            .and_then(|s| s.template.metadata)
+            .and_then(|m| m.annotations)
+            .unwrap_or_default()
+    };
+    let key = crate::api::RESTART_REQUESTED_AT_ANNOTATION;
+    let plain = valid("{}");
+    assert!(!annotations(&plain).contains_key(key));
+    let restarted = ValidCluster {
+        restart_requested_at: Some("2026-12-07T15:04:05Z".into()),
+        ..plain.clone()
+    };
+    let with = annotations(&restarted);
+    assert_eq!(
+        with.get(key).map(String::as_str),
+        Some("2026-12-07T15:04:05Z")
+    );
+    // Only the stamp differs: the config hash (and so zoo.cfg) is the same.
+    let hash = crate::build::statefulset::CONFIG_HASH_ANNOTATION;
+    assert_eq!(with.get(hash), annotations(&plain).get(hash));
+}

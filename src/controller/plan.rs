@@ -20,7 +20,8 @@ use crate::rollout::RolloutPlan;
 use crate::scale::{ScalePlan, ScaleStep};
 use crate::status;
 use crate::validate::{
-    ValidCluster, ValidationError, check_immutable, check_server_support, validate as validate_spec,
+    ValidCluster, ValidationError, check_immutable, check_server_support, restart_request,
+    validate as validate_spec,
 };
 
 /// Everything this pass will do, decided before anything is done (the desired objects
@@ -38,7 +39,8 @@ pub struct Plan {
 }
 
 /// The spec as the operator accepts it, with the fields that cannot change checked
-/// against the live StatefulSet and the fields the server is too old for refused.
+/// against the live StatefulSet and the fields the server is too old for refused, and
+/// the restart annotation resolved against the live pod template.
 pub fn validate(
     cluster: &ZookeeperCluster,
     live: Option<&StatefulSet>,
@@ -48,7 +50,7 @@ pub fn validate(
     let mut errors = check_immutable(&valid.spec, live);
     errors.extend(check_server_support(&valid.spec, server));
     if errors.is_empty() {
-        Ok(valid)
+        Ok(valid.with_restart(restart_request(cluster, live)))
     } else {
         Err(ValidationError::InvalidSpec(errors))
     }

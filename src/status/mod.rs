@@ -25,7 +25,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
 use crate::build::labels::{CLIENT_PORT, member_host, pod_name, pod_selector};
 use crate::health::{EnsembleAssessment, Fault};
-use crate::validate::{ValidCluster, ValidationError};
+use crate::validate::{ValidCluster, ValidationError, template_stamp};
 use conditions::{Verdict, conditions, find, keep_others};
 
 /// Reasons used in conditions (and as Event reasons where a condition flips).
@@ -244,6 +244,7 @@ pub fn compute(
             .map(|q| format!("{}/{}", q.serving_voters, q.voters)),
         // Kept as last persisted until recovery looks again: forgetting it would forget
         // restarts, and with them the backoff and the cap.
+        restarted_at: restarted_at(previous, cluster, observed, rollout.is_none()),
         // Set by the reconcile from the notifier; kept until it says otherwise.
         alerts: previous.and_then(|p| p.alerts.clone()),
         rollout: match observed.rollout {
@@ -258,6 +259,31 @@ pub fn compute(
             Some(r) => r.persisted(),
             None => previous.and_then(|p| p.recovery.clone()),
         },
+    }
+}
+
+/// `status.restartedAt`: the requested restart once the StatefulSet's template carries
+/// it, every member runs that template (`settled`) and no roll step is under way; until
+/// then the last one recorded.
+fn restarted_at(
+    previous: Option<&ZookeeperClusterStatus>,
+    cluster: &ValidCluster,
+    observed: Observed<'_>,
+    settled: bool,
+) -> Option<String> {
+    let recorded = previous.and_then(|p| p.restarted_at.clone());
+    let Some(stamp) = &cluster.restart_requested_at else {
+        return recorded;
+    };
+    let rolled = settled
+        && template_stamp(observed.statefulset).as_ref() == Some(stamp)
+        && observed
+            .rollout
+            .is_none_or(|r| r.decision == crate::rollout::RolloutDecision::Idle);
+    if rolled {
+        Some(stamp.clone())
+    } else {
+        recorded
     }
 }
 

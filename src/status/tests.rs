@@ -264,6 +264,47 @@ fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
     assert_eq!(status.selector, healthy.selector);
 }
 
+/// `status.restartedAt` records a restart request only once the StatefulSet's template
+/// carries it and every member runs that template; until then the last one stays.
+#[test]
+fn restarted_at_is_recorded_once_every_member_runs_the_stamped_template() {
+    use crate::api::RESTART_REQUESTED_AT_ANNOTATION as KEY;
+    let stamped = |stamp: &str, updated: i32| {
+        let mut s = sts(3, updated);
+        s.spec = Some(k8s_openapi::api::apps::v1::StatefulSetSpec {
+            template: k8s_openapi::api::core::v1::PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    annotations: Some([(KEY.to_string(), stamp.to_string())].into()),
+                    ..ObjectMeta::default()
+                }),
+                spec: None,
+            },
+            ..Default::default()
+        });
+        s
+    };
+    let cluster = ValidCluster {
+        restart_requested_at: Some("t-new".into()),
+        ..valid("{}")
+    };
+    let previous = ZookeeperClusterStatus {
+        restarted_at: Some("t-old".into()),
+        ..ZookeeperClusterStatus::default()
+    };
+    let all = pods(&[true; 3]);
+    let at = |s: &StatefulSet| by_pods(Some(&previous), &cluster, Some(s), &all, "t0").restarted_at;
+    // The roll is under way: one of three members on the stamped template.
+    assert_eq!(at(&stamped("t-new", 1)).as_deref(), Some("t-old"));
+    // The template not (yet) stamped with the request.
+    assert_eq!(at(&stamped("t-old", 3)).as_deref(), Some("t-old"));
+    // Every member runs the stamped template.
+    assert_eq!(at(&stamped("t-new", 3)).as_deref(), Some("t-new"));
+    // No request at all: whatever was recorded stays.
+    let plain = valid("{}");
+    let status = by_pods(Some(&previous), &plain, Some(&sts(3, 3)), &all, "t0");
+    assert_eq!(status.restarted_at.as_deref(), Some("t-old"));
+}
+
 /// The scale subresource reads `status.replicas` (what the StatefulSet runs, not the
 /// spec's wish) and `status.selector`.
 #[test]
