@@ -100,6 +100,13 @@ pub struct ZookeeperClusterSpec {
     ))]
     pub cluster_domain: String,
 
+    /// Pause the operator's changes: while true nothing is applied, rolled, recovered or
+    /// scaled (`Progressing=False/Paused`, one `Paused` Event); health is still observed
+    /// and reported in status, Events and notifications. Set false to resume: what was
+    /// asked meanwhile is then carried out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
+
     /// Who is told about faults (webhook, Slack, DingTalk, email), and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<super::notifications::NotificationsSpec>,

@@ -75,10 +75,11 @@ fn roll_persisted(cluster: &ZookeeperCluster) -> bool {
 
 /// The scale plan with its turn, and the write check's verdict on a pod removal.
 pub fn scale(cluster: &ZookeeperCluster, valid: &ValidCluster, world: &World) -> (ScalePlan, Turn) {
-    let turn = arbitrate::scale_turn(&RollClaim {
+    let roll = RollClaim {
         persisted: roll_persisted(cluster),
         in_flight: None,
-    });
+    };
+    let turn = arbitrate::scale_turn(&roll, valid.spec.paused);
     let plan = scale::plan(
         cluster,
         valid,
@@ -109,7 +110,8 @@ pub fn plan(
         .step
         .as_ref()
         .map(|s| Underway::ScaleStep(s.describe()));
-    let recovery_turn = arbitrate::recovery_turn(&roll_claim, scaling.as_ref());
+    let paused = valid.spec.paused;
+    let recovery_turn = arbitrate::recovery_turn(&roll_claim, scaling.as_ref(), paused);
     let recovery = recovery::plan(
         cluster,
         valid,
@@ -122,7 +124,7 @@ pub fn plan(
     let restart = recovery
         .as_ref()
         .and_then(|p| recovery_restart(valid, &p.decision));
-    let roll_turn = arbitrate::roll_turn(restart.as_ref(), scaling.as_ref());
+    let roll_turn = arbitrate::roll_turn(restart.as_ref(), scaling.as_ref(), paused);
     let roll = rollout::plan(&world.roll, assessment, roll_turn.waits_for(), now);
     let desired = desired_objects(valid, server, &scale::membership(&scale_plan));
     let plan = Plan {

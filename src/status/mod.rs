@@ -43,7 +43,14 @@ pub mod reason {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const QUORUM_LOST: &str = "QuorumLost";
     pub const ELECTION_IN_PROGRESS: &str = "ElectionInProgress";
+    /// `spec.paused`: Progressing False, and the Event when it starts.
+    pub const PAUSED: &str = "Paused";
+    /// The Event when a pause is lifted.
+    pub const RESUMED: &str = "Resumed";
 }
+
+/// The `Progressing=False/Paused` message (also the `Paused` Event's note).
+pub const PAUSED_MESSAGE: &str = "spec.paused is true: the operator changes nothing (no apply, rolling restart, recovery or scaling) until it is false; health is still observed and reported";
 
 /// What the operator saw of the cluster's workload.
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +199,12 @@ pub fn compute(
         .scale
         .and_then(scale_progressing)
         .unwrap_or(progressing);
+    // Paused says the most: nothing above is carried out until it is lifted.
+    let progressing = if cluster.spec.paused {
+        paused(&progressing)
+    } else {
+        progressing
+    };
     let degraded = match observed.quorum {
         Some(q) if !creating && joining(previous, q, now) => Verdict::new(
             DEGRADED,
@@ -414,6 +427,16 @@ pub fn invalid(
         conditions: keep_others(conditions(&prior, verdicts, generation, now), &prior),
         ..base
     }
+}
+
+/// `Progressing=False/Paused`, naming what waits for the pause, if anything does.
+fn paused(would: &Verdict) -> Verdict {
+    let message = if would.status {
+        format!("{PAUSED_MESSAGE}; waiting: {}", would.message)
+    } else {
+        PAUSED_MESSAGE.to_string()
+    };
+    Verdict::new(PROGRESSING, false, reason::PAUSED, message)
 }
 
 /// `Progressing` while a scale step is under way (True, `Scaling`, naming the member and

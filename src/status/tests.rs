@@ -305,6 +305,37 @@ fn restarted_at_is_recorded_once_every_member_runs_the_stamped_template() {
     assert_eq!(status.restarted_at.as_deref(), Some("t-old"));
 }
 
+/// Paused: `Progressing=False/Paused` whatever would progress, naming what waits; the
+/// other conditions still come from what is observed.
+#[test]
+fn a_paused_cluster_says_so_and_what_waits() {
+    let cluster = valid("paused: true");
+    let all = pods(&[true; 3]);
+    let settled = by_pods(None, &cluster, Some(&sts(3, 3)), &all, "t0");
+    let progressing = find(&settled.conditions, PROGRESSING).expect("Progressing");
+    assert_eq!(
+        (progressing.status.as_str(), progressing.reason.as_str()),
+        ("False", reason::PAUSED)
+    );
+    assert_eq!(progressing.message, PAUSED_MESSAGE);
+    assert_eq!(
+        condition(&settled, AVAILABLE),
+        ("True", reason::QUORUM_READY),
+        "health is still reported"
+    );
+    // A template change waiting: one of three members updated.
+    let rolling = by_pods(None, &cluster, Some(&sts(3, 1)), &all, "t0");
+    let progressing = find(&rolling.conditions, PROGRESSING).expect("Progressing");
+    assert_eq!(progressing.reason, reason::PAUSED);
+    assert!(
+        progressing
+            .message
+            .ends_with("waiting: 1/3 members updated to the latest revision"),
+        "{}",
+        progressing.message
+    );
+}
+
 /// The scale subresource reads `status.replicas` (what the StatefulSet runs, not the
 /// spec's wish) and `status.selector`.
 #[test]
