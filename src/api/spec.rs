@@ -22,7 +22,10 @@ pub const DEFAULT_IMAGE_TAG: &str = "3.9";
 pub const DEFAULT_STORAGE_SIZE: &str = "10Gi";
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 
-/// A ZooKeeper ensemble managed by the operator.
+/// A ZooKeeper ensemble managed by the operator. Annotations it reads on the cluster:
+/// `zookeeper.ensemble.dev/restart-requested-at` (an RFC 3339 timestamp: each new value
+/// restarts every member once, the leader last; done when `status.restartedAt` shows it)
+/// and `zookeeper.ensemble.dev/recovery-paused` (`"true"` pauses automatic recovery).
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "zookeeper.ensemble.dev",
