@@ -1,6 +1,7 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
 mod notifications;
+mod pdb;
 mod recovery;
 mod recovery_state;
 mod restart;
@@ -11,6 +12,7 @@ mod status;
 
 pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
 pub use notifications::*;
+pub use pdb::{DEFAULT_MAX_UNAVAILABLE, PdbSpec};
 pub use recovery_state::*;
 pub use restart::RESTART_REQUESTED_AT_ANNOTATION;
 pub use rollout::*;

@@ -103,6 +103,10 @@ pub struct ZookeeperClusterSpec {
     ))]
     pub cluster_domain: String,
 
+    /// The PodDisruptionBudget: how many members a node drain may take at once.
+    #[serde(default)]
+    pub pdb: super::pdb::PdbSpec,
+
     /// Pause the operator's changes: while true nothing is applied, rolled, recovered or
     /// scaled (`Progressing=False/Paused`, one `Paused` Event); health is still observed
     /// and reported in status, Events and notifications. Set false to resume: what was

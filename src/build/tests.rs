@@ -188,6 +188,22 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
 }
 
 #[test]
+fn pdb_follows_max_unavailable_and_is_left_out_when_disabled() {
+    let zero = objects("pdb: {maxUnavailable: 0}");
+    let spec = zero.pdb.expect("pdb").spec.expect("spec");
+    assert_eq!(spec.max_unavailable, Some(IntOrString::Int(0)));
+    assert_eq!(
+        spec.selector.and_then(|s| s.match_labels),
+        Some(labels::selector_labels("zk"))
+    );
+    let two = objects("{replicas: 5, pdb: {maxUnavailable: 2}}");
+    let spec = two.pdb.expect("pdb").spec.expect("spec");
+    assert_eq!(spec.max_unavailable, Some(IntOrString::Int(2)));
+    assert!(objects("pdb: {enabled: false}").pdb.is_none());
+    assert!(objects("pdb: {enabled: true}").pdb.is_some());
+}
+
+#[test]
 fn statefulset_shape() {
     let o = objects(
         "replicas: 5\nimage: {repository: registry.local/zk, tag: 3.9.3, pullPolicy: Always, pullSecrets: [{name: regcred}]}\n\
