@@ -29,6 +29,15 @@ fn crd_has_status_subresource_short_names_and_columns() {
     let version = &yaml["spec"]["versions"][0];
     assert_eq!(version["name"], "v1alpha1");
     assert!(version["subresources"]["status"].is_object());
+    // `kubectl scale` writes spec.replicas; autoscalers read the status side.
+    assert_eq!(
+        version["subresources"]["scale"],
+        serde_json::json!({
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        })
+    );
     assert_eq!(
         yaml["spec"]["names"]["shortNames"],
         serde_json::json!(["zk", "zkc"])

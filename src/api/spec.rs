@@ -22,7 +22,10 @@ pub const DEFAULT_IMAGE_TAG: &str = "3.9";
 pub const DEFAULT_STORAGE_SIZE: &str = "10Gi";
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 
-/// A ZooKeeper ensemble managed by the operator.
+/// A ZooKeeper ensemble managed by the operator. Annotations it reads on the cluster:
+/// `zookeeper.ensemble.dev/restart-requested-at` (an RFC 3339 timestamp: each new value
+/// restarts every member once, the leader last; done when `status.restartedAt` shows it)
+/// and `zookeeper.ensemble.dev/recovery-paused` (`"true"` pauses automatic recovery).
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "zookeeper.ensemble.dev",
@@ -33,6 +36,13 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
     shortname = "zkc",
     namespaced,
     status = "ZookeeperClusterStatus",
+    // `kubectl scale` and autoscalers write `spec.replicas`, so a scale goes through the
+    // same one-member-at-a-time reconfiguration as an edit of the spec.
+    scale(
+        spec_replicas_path = ".spec.replicas",
+        status_replicas_path = ".status.replicas",
+        label_selector_path = ".status.selector"
+    ),
     printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}"#,
     printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas"}"#,
     printcolumn = r#"{"name":"Leader","type":"string","jsonPath":".status.leader"}"#,
@@ -43,6 +53,8 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 #[serde(rename_all = "camelCase")]
 pub struct ZookeeperClusterSpec {
     /// Number of ensemble members. Odd numbers tolerate the most failures per member.
+    /// Also set by `kubectl scale` (the scale subresource); either way members are added
+    /// and removed one at a time through ZooKeeper's dynamic reconfiguration.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 255))]
     pub replicas: i32,
@@ -90,6 +102,17 @@ pub struct ZookeeperClusterSpec {
         pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
     ))]
     pub cluster_domain: String,
+
+    /// The PodDisruptionBudget: how many members a node drain may take at once.
+    #[serde(default)]
+    pub pdb: super::pdb::PdbSpec,
+
+    /// Pause the operator's changes: while true nothing is applied, rolled, recovered or
+    /// scaled (`Progressing=False/Paused`, one `Paused` Event); health is still observed
+    /// and reported in status, Events and notifications. Set false to resume: what was
+    /// asked meanwhile is then carried out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 
     /// Who is told about faults (webhook, Slack, DingTalk, email, PagerDuty, Opsgenie,
     /// Teams, Feishu, WeCom, a templated webhook), and when.

@@ -23,6 +23,10 @@ pub struct ZookeeperClusterStatus {
     /// Members whose pods are Ready (serving, by their readiness probe).
     #[serde(default)]
     pub ready_replicas: i32,
+    /// Label selector of the members' pods, as a string (the scale subresource's
+    /// `labelSelectorPath`, which autoscalers read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
     /// One entry per member, ordered by myid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberStatus>,
@@ -49,6 +53,10 @@ pub struct ZookeeperClusterStatus {
     /// restarted mid-change, or a spec made invalid and fixed meanwhile, resumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<ScaleStatus>,
+    /// The last `zookeeper.ensemble.dev/restart-requested-at` value (RFC 3339) every
+    /// member has been restarted for, the leader last; set once the last one is back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_at: Option<String>,
     /// Alerts for this cluster: firing and pending counts, undelivered notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsStatus>,

@@ -63,6 +63,16 @@ pub fn selector_labels(cluster: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The label selector (as a string) matching a cluster's member pods, for
+/// `status.selector`.
+pub fn pod_selector(cluster: &str) -> String {
+    selector_labels(cluster)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The label selector (as a string) matching every object the operator made for a cluster.
 pub fn owned_selector(cluster: &str) -> String {
     format!("{NAME_LABEL}={APP_NAME},{INSTANCE_LABEL}={cluster},{MANAGED_BY_LABEL}={MANAGER}")

@@ -70,8 +70,8 @@ pub fn desired_objects(
         ),
         headless_service: services::headless_service(cluster),
         client_service: services::client_service(cluster),
-        pdb: server
-            .policy_v1
+        // Disabled: none desired, so the applier deletes the one it made before.
+        pdb: (server.policy_v1 && cluster.spec.pdb.enabled())
             .then(|| pdb::pod_disruption_budget(cluster)),
         config_map,
     }

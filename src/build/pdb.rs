@@ -1,4 +1,5 @@
-//! The PodDisruptionBudget: voluntary disruptions (drains) take one member at a time.
+//! The PodDisruptionBudget: voluntary disruptions (drains) take at most
+//! `spec.pdb.maxUnavailable` members at a time (one by default).
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -10,7 +11,7 @@ pub fn pod_disruption_budget(cluster: &ValidCluster) -> PodDisruptionBudget {
     PodDisruptionBudget {
         metadata: object_meta(cluster, cluster.name.clone()),
         spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
+            max_unavailable: Some(IntOrString::Int(cluster.spec.pdb.max_unavailable())),
             selector: Some(LabelSelector {
                 match_labels: Some(selector_labels(&cluster.name)),
                 ..LabelSelector::default()

@@ -19,7 +19,7 @@ use super::labels::{
 };
 use super::scripts::{CONF_DIR, DATA_DIR, TEMPLATE_DIR};
 use super::super_secret::{DIGEST_ENV, digest_env};
-use crate::api::{ProbeTiming, StorageMode};
+use crate::api::{ProbeTiming, RESTART_REQUESTED_AT_ANNOTATION, StorageMode};
 use crate::validate::ValidCluster;
 
 pub const CONTAINER: &str = "zookeeper";
@@ -42,6 +42,11 @@ pub fn statefulset(
     pod_labels.extend(object_labels(&cluster.name));
     let mut pod_annotations = spec.pod.annotations.clone();
     pod_annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash.to_string());
+    // A new restart stamp changes the template: every member is outdated and the
+    // leader-last roll restarts each once (the StatefulSet is `OnDelete`).
+    if let Some(stamp) = &cluster.restart_requested_at {
+        pod_annotations.insert(RESTART_REQUESTED_AT_ANNOTATION.to_string(), stamp.clone());
+    }
 
     let mut volumes = vec![
         Volume {

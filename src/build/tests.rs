@@ -188,6 +188,22 @@ fn pdb_allows_one_member_down_and_is_skipped_without_policy_v1() {
 }
 
 #[test]
+fn pdb_follows_max_unavailable_and_is_left_out_when_disabled() {
+    let zero = objects("pdb: {maxUnavailable: 0}");
+    let spec = zero.pdb.expect("pdb").spec.expect("spec");
+    assert_eq!(spec.max_unavailable, Some(IntOrString::Int(0)));
+    assert_eq!(
+        spec.selector.and_then(|s| s.match_labels),
+        Some(labels::selector_labels("zk"))
+    );
+    let two = objects("{replicas: 5, pdb: {maxUnavailable: 2}}");
+    let spec = two.pdb.expect("pdb").spec.expect("spec");
+    assert_eq!(spec.max_unavailable, Some(IntOrString::Int(2)));
+    assert!(objects("pdb: {enabled: false}").pdb.is_none());
+    assert!(objects("pdb: {enabled: true}").pdb.is_some());
+}
+
+#[test]
 fn statefulset_shape() {
     let o = objects(
         "replicas: 5\nimage: {repository: registry.local/zk, tag: 3.9.3, pullPolicy: Always, pullSecrets: [{name: regcred}]}\n\
@@ -394,4 +410,58 @@ fn super_secret_holds_password_and_its_digest_and_is_owned() {
         k8s_openapi::ByteString(b"pw".to_vec()),
     )]));
     assert_eq!(super_secret::password(&read_back).as_deref(), Some("pw"));
+}
+
+/// `status.selector` (the scale subresource's label selector) selects exactly what the
+/// StatefulSet selects, so an autoscaler counts the members' pods and nothing else.
+#[test]
+fn pod_selector_string_is_the_statefulsets_selector() {
+    let o = objects("{}");
+    let selector = o.statefulset.spec.as_ref().expect("spec").selector.clone();
+    let from_string: std::collections::BTreeMap<String, String> = labels::pod_selector("zk")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(Some(from_string), selector.match_labels);
+    assert_eq!(
+        labels::pod_selector("zk"),
+        "app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper"
+    );
+}
+
+/// A restart stamp goes on the pod template (a new one changes the template, which the
+/// roll then restarts every member onto); without one the template has no such key.
+#[test]
+fn restart_stamp_is_a_pod_template_annotation() {
+    let annotations = |valid: &ValidCluster| {
+        let o = desired_objects(
+            valid,
+            ServerCapabilities {
+                policy_v1: true,
+                minor: Some(33),
+            },
+            &Membership::of_spec(valid),
+        );
+        o.statefulset
+            .spec
+            .and_then(|s| s.template.metadata)
+            .and_then(|m| m.annotations)
+            .unwrap_or_default()
+    };
+    let key = crate::api::RESTART_REQUESTED_AT_ANNOTATION;
+    let plain = valid("{}");
+    assert!(!annotations(&plain).contains_key(key));
+    let restarted = ValidCluster {
+        restart_requested_at: Some("2026-12-07T15:04:05Z".into()),
+        ..plain.clone()
+    };
+    let with = annotations(&restarted);
+    assert_eq!(
+        with.get(key).map(String::as_str),
+        Some("2026-12-07T15:04:05Z")
+    );
+    // Only the stamp differs: the config hash (and so zoo.cfg) is the same.
+    let hash = crate::build::statefulset::CONFIG_HASH_ANNOTATION;
+    assert_eq!(with.get(hash), annotations(&plain).get(hash));
 }

@@ -2,7 +2,7 @@
 //! super-user Secret (created once), every desired object in order, the claims retention
 //! changes. `member_change`: the one member action arbitration allowed (recovery's
 //! restart, the roll's step, the scale step's reconfig), issued only after the report
-//! stage persisted the status that records it.
+//! stage persisted the status that records it. A paused cluster gets neither.
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -84,6 +84,10 @@ pub async fn objects(
     desired: DesiredObjects,
     plan: &Plan,
 ) -> Result<Option<StatefulSet>> {
+    // Paused: no write at all; the StatefulSet as it runs is what the status reports.
+    if valid.spec.paused {
+        return Ok(world.live.take());
+    }
     if world.password.create {
         super_secret::create(ctx, valid, &world.password).await?;
     }
@@ -107,6 +111,16 @@ pub async fn member_change(
     plan: &Plan,
     told: &mut Vec<Told>,
 ) -> Result<()> {
+    // Arbitration let no plan act while paused; nothing is issued either (a persisted
+    // roll step's delete is re-issued once unpaused).
+    if valid.spec.paused {
+        // What the status now holds is remembered as written, as when acting.
+        if let Some(recovery) = &plan.recovery {
+            ctx.remember_recovery(&valid.uid, recovery.report.history.clone())?;
+        }
+        ctx.remember_rollout(&valid.uid, plan.roll.state.clone())?;
+        return Ok(());
+    }
     if let Some(recovery) = &plan.recovery {
         ctx.remember_recovery(&valid.uid, recovery.report.history.clone())?;
         recovery::act(ctx, cluster, valid, recovery, told).await?;

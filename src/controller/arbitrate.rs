@@ -6,7 +6,9 @@
 //!    (a joiner already started may still be waited for);
 //! 2. recovery yields to a roll step in flight, else to a scale step under way;
 //! 3. the roll yields to a recovery restart (issued now or still in flight), else to a
-//!    scale step under way.
+//!    scale step under way;
+//! 4. a paused cluster (`spec.paused`) overrides all three: scaling holds, recovery and
+//!    the roll wait for the pause, so each still reports what it would do.
 //!
 //! Each planner is then asked with its turn, so the one that waits names what it waits
 //! for in its own words. No I/O, no clock: it cannot fail, so it has no error type.
@@ -20,6 +22,8 @@ pub enum Underway {
     RecoveryRestart(String),
     /// A scale step: `ScaleStep::describe` ("adding member 4: starting its pod").
     ScaleStep(String),
+    /// `spec.paused`: the operator changes nothing until it is unpaused.
+    Paused,
 }
 
 impl Underway {
@@ -29,6 +33,7 @@ impl Underway {
             Self::RollStep(step) => format!("the rolling restart (restarting {step})"),
             Self::RecoveryRestart(pod) => format!("automatic recovery restarting {pod}"),
             Self::ScaleStep(step) => format!("the scale change ({step})"),
+            Self::Paused => "the pause (spec.paused)".to_string(),
         }
     }
 }
@@ -66,9 +71,9 @@ impl Turn {
     }
 }
 
-/// Scaling's turn: held while the roll has a step persisted.
-pub fn scale_turn(roll: &RollClaim) -> Turn {
-    if roll.persisted {
+/// Scaling's turn: held while paused or while the roll has a step persisted.
+pub fn scale_turn(roll: &RollClaim, paused: bool) -> Turn {
+    if paused || roll.persisted {
         Turn::Holds
     } else {
         Turn::Acts
@@ -76,7 +81,10 @@ pub fn scale_turn(roll: &RollClaim) -> Turn {
 }
 
 /// Recovery's turn, given the scale step this pass will take (after its own turn).
-pub fn recovery_turn(roll: &RollClaim, scale_step: Option<&Underway>) -> Turn {
+pub fn recovery_turn(roll: &RollClaim, scale_step: Option<&Underway>, paused: bool) -> Turn {
+    if paused {
+        return Turn::Waits(Underway::Paused);
+    }
     match roll.in_flight.as_ref().or(scale_step) {
         Some(underway) => Turn::Waits(underway.clone()),
         None => Turn::Acts,
@@ -84,7 +92,14 @@ pub fn recovery_turn(roll: &RollClaim, scale_step: Option<&Underway>) -> Turn {
 }
 
 /// The roll's turn, given the restart recovery issues or waits for, and the scale step.
-pub fn roll_turn(recovery_restart: Option<&Underway>, scale_step: Option<&Underway>) -> Turn {
+pub fn roll_turn(
+    recovery_restart: Option<&Underway>,
+    scale_step: Option<&Underway>,
+    paused: bool,
+) -> Turn {
+    if paused {
+        return Turn::Waits(Underway::Paused);
+    }
     match recovery_restart.or(scale_step) {
         Some(underway) => Turn::Waits(underway.clone()),
         None => Turn::Acts,
@@ -114,15 +129,16 @@ impl Arbitration {
 /// when asked with its turn, `recovery` the restart recovery issues when asked with its.
 pub fn arbitrate(
     roll: &RollClaim,
+    paused: bool,
     scale: impl FnOnce(&Turn) -> Option<Underway>,
     recovery: impl FnOnce(&Turn) -> Option<Underway>,
 ) -> Arbitration {
-    let scale_turn = scale_turn(roll);
+    let scale_turn = scale_turn(roll, paused);
     let scale_step = scale(&scale_turn);
-    let recovery_turn = recovery_turn(roll, scale_step.as_ref());
+    let recovery_turn = recovery_turn(roll, scale_step.as_ref(), paused);
     let restart = recovery(&recovery_turn);
     Arbitration {
-        roll: roll_turn(restart.as_ref(), scale_step.as_ref()),
+        roll: roll_turn(restart.as_ref(), scale_step.as_ref(), paused),
         scale: scale_turn,
         recovery: recovery_turn,
     }
@@ -166,7 +182,7 @@ mod tests {
 
     #[test]
     fn nothing_under_way_lets_each_plan_act() {
-        let a = arbitrate(&RollClaim::default(), |_| None, |_| None);
+        let a = arbitrate(&RollClaim::default(), false, |_| None, |_| None);
         assert_eq!(a.scale, Turn::Acts);
         assert_eq!(a.recovery, Turn::Acts);
         assert_eq!(a.roll, Turn::Acts);
@@ -174,7 +190,12 @@ mod tests {
 
     #[test]
     fn a_roll_step_in_flight_holds_recovery() {
-        let a = arbitrate(&in_flight(), |_| None, |turn| turn.acts().then(restart));
+        let a = arbitrate(
+            &in_flight(),
+            false,
+            |_| None,
+            |turn| turn.acts().then(restart),
+        );
         assert_eq!(a.recovery, Turn::Waits(roll_step()));
         assert_eq!(a.roll, Turn::Acts);
     }
@@ -185,18 +206,18 @@ mod tests {
             persisted: true,
             in_flight: None,
         };
-        assert_eq!(scale_turn(&stalled), Turn::Holds);
-        assert_eq!(scale_turn(&in_flight()), Turn::Holds);
+        assert_eq!(scale_turn(&stalled, false), Turn::Holds);
+        assert_eq!(scale_turn(&in_flight(), false), Turn::Holds);
         // Stalled (not in flight): recovery may act on the stuck member, and the roll
         // then waits for it.
-        let a = arbitrate(&stalled, |_| None, |turn| turn.acts().then(restart));
+        let a = arbitrate(&stalled, false, |_| None, |turn| turn.acts().then(restart));
         assert_eq!(a.recovery, Turn::Acts);
         assert_eq!(a.roll, Turn::Waits(restart()));
     }
 
     #[test]
     fn a_recovery_restart_in_flight_holds_the_roll() {
-        let a = arbitrate(&RollClaim::default(), |_| None, |_| Some(restart()));
+        let a = arbitrate(&RollClaim::default(), false, |_| None, |_| Some(restart()));
         assert_eq!(a.recovery, Turn::Acts);
         assert_eq!(a.roll, Turn::Waits(restart()));
     }
@@ -205,6 +226,7 @@ mod tests {
     fn scaling_holds_both() {
         let a = arbitrate(
             &RollClaim::default(),
+            false,
             |turn| turn.acts().then(scale_step),
             |turn| turn.acts().then(restart),
         );
@@ -217,7 +239,7 @@ mod tests {
     fn a_roll_step_in_flight_is_named_before_a_scale_step() {
         // A joiner already started may still be waited for while a roll step runs:
         // recovery names the roll, the roll goes on.
-        let a = arbitrate(&in_flight(), |_| Some(scale_step()), |_| None);
+        let a = arbitrate(&in_flight(), false, |_| Some(scale_step()), |_| None);
         assert_eq!(a.recovery, Turn::Waits(roll_step()));
         assert_eq!(a.roll, Turn::Waits(scale_step()));
     }
@@ -225,9 +247,26 @@ mod tests {
     #[test]
     fn a_recovery_restart_is_named_before_a_scale_step_by_the_roll() {
         assert_eq!(
-            roll_turn(Some(&restart()), Some(&scale_step())),
+            roll_turn(Some(&restart()), Some(&scale_step()), false),
             Turn::Waits(restart())
         );
+    }
+
+    #[test]
+    fn a_pause_lets_no_plan_act_whatever_is_under_way() {
+        for roll in [RollClaim::default(), in_flight()] {
+            let a = arbitrate(
+                &roll,
+                true,
+                |turn| turn.acts().then(scale_step),
+                |turn| turn.acts().then(restart),
+            );
+            assert_eq!(a.scale, Turn::Holds, "{roll:?}");
+            assert_eq!(a.recovery, Turn::Waits(Underway::Paused), "{roll:?}");
+            assert_eq!(a.roll, Turn::Waits(Underway::Paused), "{roll:?}");
+            assert_eq!(a.acting([true, true, true]), 0);
+        }
+        assert_eq!(Underway::Paused.describe(), "the pause (spec.paused)");
     }
 
     #[test]
@@ -243,6 +282,7 @@ mod tests {
                         };
                         let a = arbitrate(
                             &roll,
+                            false,
                             |turn| (turn.acts() && scale_wants).then(scale_step),
                             |turn| (turn.acts() && recovery_wants).then(restart),
                         );

@@ -103,6 +103,16 @@ impl Context {
             .with(uid, |m| m.told_rollout.replace(told.clone()) != Some(told))
     }
 
+    /// True when `message` differs from the restart-annotation warning last told.
+    pub fn first_restart_warning(&self, uid: &str, message: &str) -> Result<bool, Poisoned> {
+        self.memory.with(uid, |m| {
+            m.told_restart_warning
+                .replace(message.to_string())
+                .as_deref()
+                != Some(message)
+        })
+    }
+
     /// True the first time it is asked for a cluster.
     pub fn first_pdb_warning(&self, uid: &str) -> Result<bool, Poisoned> {
         self.memory

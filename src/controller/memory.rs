@@ -22,6 +22,9 @@ pub struct Poisoned;
 pub struct ClusterMemory {
     /// Told once that this server has no PodDisruptionBudget API.
     pub pdb_warned: bool,
+    /// The last unusable restart annotation told as an Event (annotations carry no
+    /// generation, so "once per generation" cannot dedupe it).
+    pub told_restart_warning: Option<String>,
     /// The last recovery decision told as an Event: a decision that holds for many
     /// passes (backoff, blocked, exhausted) is told once.
     pub told_recovery: Option<(String, String)>,

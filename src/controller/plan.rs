@@ -20,7 +20,8 @@ use crate::rollout::RolloutPlan;
 use crate::scale::{ScalePlan, ScaleStep};
 use crate::status;
 use crate::validate::{
-    ValidCluster, ValidationError, check_immutable, check_server_support, validate as validate_spec,
+    ValidCluster, ValidationError, check_immutable, check_server_support, restart_request,
+    validate as validate_spec,
 };
 
 /// Everything this pass will do, decided before anything is done (the desired objects
@@ -38,7 +39,8 @@ pub struct Plan {
 }
 
 /// The spec as the operator accepts it, with the fields that cannot change checked
-/// against the live StatefulSet and the fields the server is too old for refused.
+/// against the live StatefulSet and the fields the server is too old for refused, and
+/// the restart annotation resolved against the live pod template.
 pub fn validate(
     cluster: &ZookeeperCluster,
     live: Option<&StatefulSet>,
@@ -48,7 +50,7 @@ pub fn validate(
     let mut errors = check_immutable(&valid.spec, live);
     errors.extend(check_server_support(&valid.spec, server));
     if errors.is_empty() {
-        Ok(valid)
+        Ok(valid.with_restart(restart_request(cluster, live)))
     } else {
         Err(ValidationError::InvalidSpec(errors))
     }
@@ -73,10 +75,11 @@ fn roll_persisted(cluster: &ZookeeperCluster) -> bool {
 
 /// The scale plan with its turn, and the write check's verdict on a pod removal.
 pub fn scale(cluster: &ZookeeperCluster, valid: &ValidCluster, world: &World) -> (ScalePlan, Turn) {
-    let turn = arbitrate::scale_turn(&RollClaim {
+    let roll = RollClaim {
         persisted: roll_persisted(cluster),
         in_flight: None,
-    });
+    };
+    let turn = arbitrate::scale_turn(&roll, valid.spec.paused);
     let plan = scale::plan(
         cluster,
         valid,
@@ -107,7 +110,8 @@ pub fn plan(
         .step
         .as_ref()
         .map(|s| Underway::ScaleStep(s.describe()));
-    let recovery_turn = arbitrate::recovery_turn(&roll_claim, scaling.as_ref());
+    let paused = valid.spec.paused;
+    let recovery_turn = arbitrate::recovery_turn(&roll_claim, scaling.as_ref(), paused);
     let recovery = recovery::plan(
         cluster,
         valid,
@@ -120,7 +124,7 @@ pub fn plan(
     let restart = recovery
         .as_ref()
         .and_then(|p| recovery_restart(valid, &p.decision));
-    let roll_turn = arbitrate::roll_turn(restart.as_ref(), scaling.as_ref());
+    let roll_turn = arbitrate::roll_turn(restart.as_ref(), scaling.as_ref(), paused);
     let roll = rollout::plan(&world.roll, assessment, roll_turn.waits_for(), now);
     let desired = desired_objects(valid, server, &scale::membership(&scale_plan));
     let plan = Plan {

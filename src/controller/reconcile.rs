@@ -85,7 +85,8 @@ async fn reconcile_inner(cluster: &ZookeeperCluster, ctx: &Context) -> Result<Ac
     let (plan, desired) = plan::plan(cluster, &valid, &world, ctx.server, SystemTime::now());
     tracing::debug!(cluster = %valid.name, arbitration = ?plan.arbitration, "planned");
 
-    report::spec_warnings(ctx, cluster, &valid, desired.pdb.is_none()).await?;
+    let pdb_unsupported = valid.spec.pdb.enabled() && !ctx.server.policy_v1;
+    report::spec_warnings(ctx, cluster, &valid, pdb_unsupported).await?;
     let statefulset = act::objects(ctx, &valid, &mut world, desired, &plan).await?;
     report::transitions(ctx, cluster, &valid, &world).await?;
     let notifications =

@@ -23,7 +23,7 @@ use crate::build::labels::MANAGER;
 use crate::recovery::Decision;
 use crate::status::notices::{Notice, notices};
 use crate::status::{self, Observed};
-use crate::validate::{ValidCluster, ValidationError};
+use crate::validate::{INVALID_RESTART_REQUEST, ValidCluster, ValidationError};
 
 /// How often a settled cluster is looked at even without a change (drift the watches
 /// cannot see, e.g. a lost event).
@@ -68,15 +68,24 @@ pub async fn invalid(
     Ok(Action::await_change())
 }
 
-/// The spec's warnings once per generation; a server without PodDisruptionBudgets once.
+/// The spec's warnings once per generation (an unusable restart annotation once per
+/// value); a server without PodDisruptionBudgets once.
 pub async fn spec_warnings(
     ctx: &Context,
     cluster: &ZookeeperCluster,
     valid: &ValidCluster,
     without_pdb: bool,
 ) -> Result<()> {
-    if cluster.status.as_ref().and_then(|s| s.observed_generation) != valid.generation {
-        for warning in &valid.warnings {
+    let new_generation =
+        cluster.status.as_ref().and_then(|s| s.observed_generation) != valid.generation;
+    for warning in &valid.warnings {
+        // An annotation changes no generation: the restart warning is told once per value.
+        let tell = if warning.reason == INVALID_RESTART_REQUEST {
+            ctx.first_restart_warning(&valid.uid, &warning.message)?
+        } else {
+            new_generation
+        };
+        if tell {
             let notice = warning_notice(warning.reason, warning.message.clone());
             events::publish(ctx, cluster, &notice).await;
         }

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 
 use super::act::{ActError, Result};
@@ -13,7 +14,7 @@ use super::context::Context;
 use super::events::{self, Told};
 use super::member_pod::delete_incarnation;
 use super::memory::Poisoned;
-use crate::api::ZookeeperCluster;
+use crate::api::{RESTART_REQUESTED_AT_ANNOTATION, ZookeeperCluster};
 use crate::build::labels::{myid, pod_ordinal};
 use crate::build::statefulset::{CONFIG_HASH_ANNOTATION, CONTAINER};
 use crate::controller::arbitrate::Underway;
@@ -21,7 +22,7 @@ use crate::health::{EnsembleAssessment, MemberId};
 use crate::recovery::unix;
 use crate::rollout::{
     MemberPod, RolloutDecision, RolloutObservation, RolloutPlan, RolloutState, StepProgress,
-    change_kind, decide, outdated, progress,
+    TemplateMarks, change_kind, decide, outdated, progress,
 };
 use crate::status::is_pod_ready;
 use crate::status::notices::Notice;
@@ -119,18 +120,18 @@ pub fn inputs(
     let template = statefulset
         .and_then(|s| s.spec.as_ref())
         .map(|s| &s.template);
-    let template_hash = template
-        .and_then(|t| t.metadata.as_ref())
-        .and_then(|m| m.annotations.as_ref())
-        .and_then(|a| a.get(CONFIG_HASH_ANNOTATION))
-        .map(String::as_str);
-    let template_image = template
-        .and_then(|t| t.spec.as_ref())
-        .and_then(|s| s.containers.iter().find(|c| c.name == CONTAINER))
-        .and_then(|c| c.image.as_deref());
+    let template_meta = template.and_then(|t| t.metadata.as_ref());
+    let template_marks = TemplateMarks {
+        config_hash: annotation(template_meta, CONFIG_HASH_ANNOTATION),
+        image: template
+            .and_then(|t| t.spec.as_ref())
+            .and_then(|s| s.containers.iter().find(|c| c.name == CONTAINER))
+            .and_then(|c| c.image.as_deref()),
+        restart_stamp: annotation(template_meta, RESTART_REQUESTED_AT_ANNOTATION),
+    };
     let member_pods: Vec<MemberPod> = pods
         .iter()
-        .filter_map(|pod| member_pod(valid, pod, template_hash, template_image))
+        .filter_map(|pod| member_pod(valid, pod, template_marks))
         .collect();
     // Only a revision the StatefulSet controller computed for the current template: a
     // stale one right after a template change would call up-to-date pods outdated.
@@ -185,12 +186,11 @@ fn newest(
     }
 }
 
-fn member_pod(
-    valid: &ValidCluster,
-    pod: &Pod,
-    template_hash: Option<&str>,
-    template_image: Option<&str>,
-) -> Option<MemberPod> {
+fn annotation<'a>(meta: Option<&'a ObjectMeta>, key: &str) -> Option<&'a str> {
+    meta?.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+fn member_pod(valid: &ValidCluster, pod: &Pod, template: TemplateMarks<'_>) -> Option<MemberPod> {
     let ordinal = pod_ordinal(&valid.name, &pod.name_any()).filter(|o| *o < valid.spec.replicas)?;
     let id = MemberId::try_from(myid(ordinal)).ok()?;
     let spec_image = pod
@@ -211,12 +211,12 @@ fn member_pod(
         uid: pod.metadata.uid.clone()?,
         revision: pod.labels().get(REVISION_LABEL).cloned(),
         change: change_kind(
-            pod.annotations()
-                .get(CONFIG_HASH_ANNOTATION)
-                .map(String::as_str),
-            template_hash,
-            spec_image,
-            template_image,
+            TemplateMarks {
+                config_hash: annotation(Some(&pod.metadata), CONFIG_HASH_ANNOTATION),
+                image: spec_image,
+                restart_stamp: annotation(Some(&pod.metadata), RESTART_REQUESTED_AT_ANNOTATION),
+            },
+            template,
         ),
         ready: is_pod_ready(pod),
         running,

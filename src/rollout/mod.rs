@@ -34,7 +34,7 @@ mod tests;
 pub use decide::decide;
 pub use decision::{RolloutDecision, RolloutPlan};
 pub use observation::{MemberPod, RolloutObservation};
-pub use outdated::{ChangeKind, change_kind, outdated};
+pub use outdated::{ChangeKind, TemplateMarks, change_kind, outdated};
 pub use progress::{StepProgress, progress};
 pub use safety::whole;
 pub use state::{RollStep, RolloutState};

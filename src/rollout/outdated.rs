@@ -8,6 +8,8 @@ pub enum ChangeKind {
     Configuration,
     /// The ZooKeeper container's image.
     Image,
+    /// A restart asked for with the restart annotation (the template's restart stamp).
+    RestartRequested,
     /// Anything else in the template (resources, JVM flags, placement...).
     #[default]
     Template,
@@ -18,23 +20,30 @@ impl ChangeKind {
         match self {
             Self::Configuration => "configuration changed",
             Self::Image => "image changed",
+            Self::RestartRequested => "restart requested",
             Self::Template => "pod template changed",
         }
     }
 }
 
-/// Classifies a change from the pod's and the template's config hash and image. The
-/// image wins: it is the bigger change for the member.
-pub fn change_kind(
-    pod_hash: Option<&str>,
-    template_hash: Option<&str>,
-    pod_image: Option<&str>,
-    template_image: Option<&str>,
-) -> ChangeKind {
-    if pod_image != template_image {
+/// The marks of a pod template the operator tells changes by (the pod's own, or the
+/// StatefulSet's template's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TemplateMarks<'a> {
+    pub config_hash: Option<&'a str>,
+    pub image: Option<&'a str>,
+    pub restart_stamp: Option<&'a str>,
+}
+
+/// Classifies a change from the pod's and the template's marks. The image wins (the
+/// bigger change for the member), then the configuration, then a requested restart.
+pub fn change_kind(pod: TemplateMarks<'_>, template: TemplateMarks<'_>) -> ChangeKind {
+    if pod.image != template.image {
         ChangeKind::Image
-    } else if pod_hash != template_hash {
+    } else if pod.config_hash != template.config_hash {
         ChangeKind::Configuration
+    } else if pod.restart_stamp != template.restart_stamp {
+        ChangeKind::RestartRequested
     } else {
         ChangeKind::Template
     }

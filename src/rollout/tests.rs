@@ -508,11 +508,28 @@ fn a_single_member_rolls_since_nothing_else_can() {
 #[test]
 fn change_kinds() {
     use ChangeKind::*;
-    let k = |ph, th, pi, ti| change_kind(Some(ph), Some(th), Some(pi), Some(ti));
+    let marks = |hash, image, stamp| TemplateMarks {
+        config_hash: Some(hash),
+        image: Some(image),
+        restart_stamp: stamp,
+    };
+    let k = |ph, th, pi, ti| change_kind(marks(ph, pi, None), marks(th, ti, None));
     assert_eq!(k("a", "b", "zk:1", "zk:1"), Configuration);
     assert_eq!(k("a", "b", "zk:1", "zk:2"), Image);
     assert_eq!(k("a", "a", "zk:1", "zk:1"), Template);
     assert_eq!(Image.as_str(), "image changed");
+    // A new restart stamp alone is a requested restart; with a config change, the config
+    // is named (it is what the member comes back with).
+    let t1 = Some("2026-12-07T15:00:00Z");
+    assert_eq!(
+        change_kind(marks("a", "zk:1", None), marks("a", "zk:1", t1)),
+        RestartRequested
+    );
+    assert_eq!(
+        change_kind(marks("a", "zk:1", None), marks("b", "zk:1", t1)),
+        Configuration
+    );
+    assert_eq!(RestartRequested.as_str(), "restart requested");
 }
 
 /// Every combination of member health, leader, synced count and recovery for three

@@ -23,9 +23,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
-use crate::build::labels::{CLIENT_PORT, member_host, pod_name};
+use crate::build::labels::{CLIENT_PORT, member_host, pod_name, pod_selector};
 use crate::health::{EnsembleAssessment, Fault};
-use crate::validate::{ValidCluster, ValidationError};
+use crate::validate::{ValidCluster, ValidationError, template_stamp};
 use conditions::{Verdict, conditions, find, keep_others};
 
 /// Reasons used in conditions (and as Event reasons where a condition flips).
@@ -43,7 +43,14 @@ pub mod reason {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const QUORUM_LOST: &str = "QuorumLost";
     pub const ELECTION_IN_PROGRESS: &str = "ElectionInProgress";
+    /// `spec.paused`: Progressing False, and the Event when it starts.
+    pub const PAUSED: &str = "Paused";
+    /// The Event when a pause is lifted.
+    pub const RESUMED: &str = "Resumed";
 }
+
+/// The `Progressing=False/Paused` message (also the `Paused` Event's note).
+pub const PAUSED_MESSAGE: &str = "spec.paused is true: the operator changes nothing (no apply, rolling restart, recovery or scaling) until it is false; health is still observed and reported";
 
 /// What the operator saw of the cluster's workload.
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +199,12 @@ pub fn compute(
         .scale
         .and_then(scale_progressing)
         .unwrap_or(progressing);
+    // Paused says the most: nothing above is carried out until it is lifted.
+    let progressing = if cluster.spec.paused {
+        paused(&progressing)
+    } else {
+        progressing
+    };
     let degraded = match observed.quorum {
         Some(q) if !creating && joining(previous, q, now) => Verdict::new(
             DEGRADED,
@@ -232,6 +245,7 @@ pub fn compute(
         conditions: keep_others(conditions(prior, verdicts, cluster.generation, now), prior),
         replicas: running,
         ready_replicas: ready,
+        selector: Some(pod_selector(&cluster.name)),
         connection_string: Some(connection_string(cluster)),
         members,
         leader: observed
@@ -243,6 +257,7 @@ pub fn compute(
             .map(|q| format!("{}/{}", q.serving_voters, q.voters)),
         // Kept as last persisted until recovery looks again: forgetting it would forget
         // restarts, and with them the backoff and the cap.
+        restarted_at: restarted_at(previous, cluster, observed, rollout.is_none()),
         // Set by the reconcile from the notifier; kept until it says otherwise.
         alerts: previous.and_then(|p| p.alerts.clone()),
         rollout: match observed.rollout {
@@ -257,6 +272,31 @@ pub fn compute(
             Some(r) => r.persisted(),
             None => previous.and_then(|p| p.recovery.clone()),
         },
+    }
+}
+
+/// `status.restartedAt`: the requested restart once the StatefulSet's template carries
+/// it, every member runs that template (`settled`) and no roll step is under way; until
+/// then the last one recorded.
+fn restarted_at(
+    previous: Option<&ZookeeperClusterStatus>,
+    cluster: &ValidCluster,
+    observed: Observed<'_>,
+    settled: bool,
+) -> Option<String> {
+    let recorded = previous.and_then(|p| p.restarted_at.clone());
+    let Some(stamp) = &cluster.restart_requested_at else {
+        return recorded;
+    };
+    let rolled = settled
+        && template_stamp(observed.statefulset).as_ref() == Some(stamp)
+        && observed
+            .rollout
+            .is_none_or(|r| r.decision == crate::rollout::RolloutDecision::Idle);
+    if rolled {
+        Some(stamp.clone())
+    } else {
+        recorded
     }
 }
 
@@ -387,6 +427,16 @@ pub fn invalid(
         conditions: keep_others(conditions(&prior, verdicts, generation, now), &prior),
         ..base
     }
+}
+
+/// `Progressing=False/Paused`, naming what waits for the pause, if anything does.
+fn paused(would: &Verdict) -> Verdict {
+    let message = if would.status {
+        format!("{PAUSED_MESSAGE}; waiting: {}", would.message)
+    } else {
+        PAUSED_MESSAGE.to_string()
+    };
+    Verdict::new(PROGRESSING, false, reason::PAUSED, message)
 }
 
 /// `Progressing` while a scale step is under way (True, `Scaling`, naming the member and

@@ -2,7 +2,7 @@
 //! unchanged status yields nothing, so Events never repeat per reconcile.
 use super::conditions::{TRUE, find};
 use super::reason;
-use crate::api::{AVAILABLE, DEGRADED, ZookeeperClusterStatus};
+use crate::api::{AVAILABLE, DEGRADED, PROGRESSING, ZookeeperClusterStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -44,6 +44,18 @@ pub fn notices(
             (false, reason::QUORUM_NOT_READY) if was_true => {
                 out.push(Notice::new(true, reason::QUORUM_NOT_READY, &now.message));
             }
+            _ => {}
+        }
+    }
+    if let Some(now) = find(&current.conditions, PROGRESSING) {
+        let was_paused = find(prior, PROGRESSING).is_some_and(|c| c.reason == reason::PAUSED);
+        match (now.reason == reason::PAUSED, was_paused) {
+            (true, false) => out.push(Notice::new(false, reason::PAUSED, super::PAUSED_MESSAGE)),
+            (false, true) => out.push(Notice::new(
+                false,
+                reason::RESUMED,
+                "spec.paused is false: the operator acts again",
+            )),
             _ => {}
         }
     }
@@ -111,6 +123,37 @@ mod tests {
             reasons(&notices(Some(&lost), &ready)),
             [("QuorumReady", false), ("AllMembersReady", false)]
         );
+    }
+
+    #[test]
+    fn a_pause_is_told_once_when_it_starts_and_when_it_ends() {
+        let with_progressing = |reason: &str| {
+            let mut s = status(("True", "QuorumReady", ""), ("False", "AllMembersReady"));
+            s.conditions.push(Condition {
+                type_: PROGRESSING.into(),
+                status: "False".into(),
+                reason: reason.into(),
+                message: String::new(),
+                last_transition_time: None,
+                observed_generation: None,
+            });
+            s
+        };
+        let settled = with_progressing("Reconciled");
+        let paused = with_progressing("Paused");
+        assert_eq!(
+            reasons(&notices(Some(&settled), &paused)),
+            [("Paused", false)]
+        );
+        assert!(
+            notices(Some(&paused), &paused).is_empty(),
+            "once, not per pass"
+        );
+        assert_eq!(
+            reasons(&notices(Some(&paused), &settled)),
+            [("Resumed", false)]
+        );
+        assert!(notices(Some(&settled), &settled).is_empty());
     }
 
     #[test]

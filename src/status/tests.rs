@@ -260,6 +260,94 @@ fn an_invalid_spec_is_reported_and_keeps_what_was_observed() {
     assert_eq!(status.observed_generation, Some(2));
     assert_eq!(status.members, healthy.members);
     assert_eq!(status.ready_replicas, 3);
+    // The scale subresource keeps reading replicas and selector while the spec is bad.
+    assert_eq!(status.selector, healthy.selector);
+}
+
+/// `status.restartedAt` records a restart request only once the StatefulSet's template
+/// carries it and every member runs that template; until then the last one stays.
+#[test]
+fn restarted_at_is_recorded_once_every_member_runs_the_stamped_template() {
+    use crate::api::RESTART_REQUESTED_AT_ANNOTATION as KEY;
+    let stamped = |stamp: &str, updated: i32| {
+        let mut s = sts(3, updated);
+        s.spec = Some(k8s_openapi::api::apps::v1::StatefulSetSpec {
+            template: k8s_openapi::api::core::v1::PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    annotations: Some([(KEY.to_string(), stamp.to_string())].into()),
+                    ..ObjectMeta::default()
+                }),
+                spec: None,
+            },
+            ..Default::default()
+        });
+        s
+    };
+    let cluster = ValidCluster {
+        restart_requested_at: Some("t-new".into()),
+        ..valid("{}")
+    };
+    let previous = ZookeeperClusterStatus {
+        restarted_at: Some("t-old".into()),
+        ..ZookeeperClusterStatus::default()
+    };
+    let all = pods(&[true; 3]);
+    let at = |s: &StatefulSet| by_pods(Some(&previous), &cluster, Some(s), &all, "t0").restarted_at;
+    // The roll is under way: one of three members on the stamped template.
+    assert_eq!(at(&stamped("t-new", 1)).as_deref(), Some("t-old"));
+    // The template not (yet) stamped with the request.
+    assert_eq!(at(&stamped("t-old", 3)).as_deref(), Some("t-old"));
+    // Every member runs the stamped template.
+    assert_eq!(at(&stamped("t-new", 3)).as_deref(), Some("t-new"));
+    // No request at all: whatever was recorded stays.
+    let plain = valid("{}");
+    let status = by_pods(Some(&previous), &plain, Some(&sts(3, 3)), &all, "t0");
+    assert_eq!(status.restarted_at.as_deref(), Some("t-old"));
+}
+
+/// Paused: `Progressing=False/Paused` whatever would progress, naming what waits; the
+/// other conditions still come from what is observed.
+#[test]
+fn a_paused_cluster_says_so_and_what_waits() {
+    let cluster = valid("paused: true");
+    let all = pods(&[true; 3]);
+    let settled = by_pods(None, &cluster, Some(&sts(3, 3)), &all, "t0");
+    let progressing = find(&settled.conditions, PROGRESSING).expect("Progressing");
+    assert_eq!(
+        (progressing.status.as_str(), progressing.reason.as_str()),
+        ("False", reason::PAUSED)
+    );
+    assert_eq!(progressing.message, PAUSED_MESSAGE);
+    assert_eq!(
+        condition(&settled, AVAILABLE),
+        ("True", reason::QUORUM_READY),
+        "health is still reported"
+    );
+    // A template change waiting: one of three members updated.
+    let rolling = by_pods(None, &cluster, Some(&sts(3, 1)), &all, "t0");
+    let progressing = find(&rolling.conditions, PROGRESSING).expect("Progressing");
+    assert_eq!(progressing.reason, reason::PAUSED);
+    assert!(
+        progressing
+            .message
+            .ends_with("waiting: 1/3 members updated to the latest revision"),
+        "{}",
+        progressing.message
+    );
+}
+
+/// The scale subresource reads `status.replicas` (what the StatefulSet runs, not the
+/// spec's wish) and `status.selector`.
+#[test]
+fn status_carries_what_the_scale_subresource_reads() {
+    let cluster = valid("replicas: 5");
+    let s = sts(3, 3);
+    let status = by_pods(None, &cluster, Some(&s), &pods(&[true; 3]), "t0");
+    assert_eq!(status.replicas, 3, "running members, while growing to 5");
+    assert_eq!(
+        status.selector.as_deref(),
+        Some("app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper")
+    );
 }
 
 mod quorum_mode {

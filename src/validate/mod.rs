@@ -5,12 +5,14 @@ mod names;
 mod notifications;
 mod quantity;
 mod receivers;
+mod restart;
 mod rules;
 mod server;
 
 pub use immutable::check_immutable;
 pub use notifications::{check_notifications, check_receivers};
 pub use quantity::parse_quantity;
+pub use restart::{INVALID_RESTART_REQUEST, RestartRequest, restart_request, template_stamp};
 pub use server::check_server_support;
 
 use crate::api::{ZookeeperCluster, ZookeeperClusterSpec};
@@ -86,6 +88,19 @@ pub struct ValidCluster {
     pub heap_bytes: Option<u64>,
     /// Legal but unwise choices, reported as Warning Events and in condition messages.
     pub warnings: Vec<SpecWarning>,
+    /// The restart-on-demand stamp the pod template carries (see `restart`); set by the
+    /// controller, which knows the live StatefulSet.
+    pub restart_requested_at: Option<String>,
+}
+
+impl ValidCluster {
+    /// With the restart request resolved against the live StatefulSet; its warning, if
+    /// any, joins the others.
+    pub fn with_restart(mut self, request: RestartRequest) -> Self {
+        self.restart_requested_at = request.stamp;
+        self.warnings.extend(request.warning);
+        self
+    }
 }
 
 /// Validates a cluster fetched from the API server.
@@ -117,6 +132,7 @@ pub fn validate(cluster: &ZookeeperCluster) -> Result<ValidCluster, ValidationEr
         uid,
         generation: meta.generation,
         spec: cluster.spec.clone(),
+        restart_requested_at: None,
     })
 }
 

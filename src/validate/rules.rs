@@ -41,6 +41,14 @@ pub fn check_spec(spec: &ZookeeperClusterSpec) -> Vec<FieldError> {
             format!("must be between 1 and 255, got {}", spec.replicas),
         );
     }
+    if let Some(max) = spec.pdb.max_unavailable
+        && !(0..=255).contains(&max)
+    {
+        fail(
+            "spec.pdb.maxUnavailable",
+            format!("must be between 0 and 255, got {max}"),
+        );
+    }
     if !is_image_repository(&spec.image.repository) {
         fail(
             "spec.image.repository",
@@ -402,6 +410,19 @@ pub fn warnings(spec: &ZookeeperClusterSpec) -> Vec<SpecWarning> {
                 "replicas is even ({}): it tolerates no more failures than {} members",
                 spec.replicas,
                 spec.replicas - 1
+            ),
+        });
+    }
+    // A budget set wider than the ensemble's tolerance lets one drain take the quorum
+    // (the default of one is left alone: with one or two members nothing else works).
+    let tolerated = spec.replicas - (spec.replicas / 2 + 1);
+    if spec.pdb.enabled() && spec.pdb.max_unavailable.is_some_and(|m| m > tolerated) {
+        warnings.push(SpecWarning {
+            reason: "PdbAllowsQuorumLoss",
+            message: format!(
+                "pdb.maxUnavailable is {} but {} members tolerate only {tolerated} down: a node drain may take the quorum",
+                spec.pdb.max_unavailable(),
+                spec.replicas
             ),
         });
     }

@@ -211,6 +211,34 @@ fn even_replicas_warn_but_validate() {
 }
 
 #[test]
+fn a_pdb_wider_than_the_tolerance_warns_and_a_negative_one_is_refused() {
+    let wide = validate(&cluster("pdb: {maxUnavailable: 2}")).expect("allowed");
+    assert_eq!(wide.warnings.len(), 1, "{:?}", wide.warnings);
+    assert_eq!(wide.warnings[0].reason, "PdbAllowsQuorumLoss");
+    assert!(
+        wide.warnings[0]
+            .message
+            .contains("3 members tolerate only 1 down")
+    );
+    // Five members tolerate two; zero blocks drains but is allowed; the default (one)
+    // never warns, even with one member; disabled never warns.
+    for fine in [
+        "{replicas: 5, pdb: {maxUnavailable: 2}}",
+        "pdb: {maxUnavailable: 0}",
+        "replicas: 1",
+        "pdb: {enabled: false, maxUnavailable: 3}",
+    ] {
+        let valid = validate(&cluster(fine)).expect(fine);
+        assert!(valid.warnings.is_empty(), "{fine}: {:?}", valid.warnings);
+    }
+    let Err(ValidationError::InvalidSpec(errors)) = validate(&cluster("pdb: {maxUnavailable: -1}"))
+    else {
+        panic!("a negative budget is refused");
+    };
+    assert_eq!(errors[0].field, "spec.pdb.maxUnavailable");
+}
+
+#[test]
 fn heap_is_three_quarters_of_the_memory_limit_unless_set() {
     let derived = validate(&cluster("resources: {limits: {memory: 2Gi}}")).expect("valid");
     assert_eq!(derived.heap_bytes, Some(1536 << 20));
