@@ -8,6 +8,7 @@ pub mod pipeline;
 mod quorum_monitor;
 mod recovery;
 mod scale;
+pub mod told;
 mod workload;
 #[allow(unused_imports)] // only the rolling-restart and scaling suites
 pub use quorum_monitor::*;

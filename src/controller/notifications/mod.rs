@@ -54,13 +54,13 @@ use std::time::{Duration, Instant, SystemTime};
 use kube::{Client, ResourceExt};
 use tokio::sync::{Mutex, Notify};
 
+use super::memory::Poisoned;
 use crate::alerts::{self, AlertBook, AlertSource, Evaluation, Route, Timing};
 use crate::api::{AlertsStatus, NotificationsSpec, ReceiverSpec, ZookeeperCluster};
 use crate::health::{EnsembleAssessment, MemberId};
 use crate::notify::{Deliverer, NotifyError, resolve};
 use crate::recovery::{Decision, at};
 use receivers::ReceiverHealth;
-use super::memory::Poisoned;
 
 /// The ConfigMap key holding the book.
 pub const BOOK_KEY: &str = "book.json";
