@@ -35,9 +35,19 @@ fn kazoo(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A kubectl for exec/logs: the machine's (1.20 on Debian), else install-helm.sh's (1.35).
+fn kubectl() -> Command {
+    let local = std::path::Path::new("/usr/bin/kubectl");
+    Command::new(if local.exists() {
+        local
+    } else {
+        std::path::Path::new("/var/cache/zookeeper-operator/tools/kubectl")
+    })
+}
+
 /// `kubectl exec` into a member (the apiserver streams from the real kubelet).
 fn exec(kubeconfig: &std::path::Path, ns: &str, pod: &str, cmd: &[&str]) -> String {
-    let out = Command::new("/usr/bin/kubectl")
+    let out = kubectl()
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
         .args(["-n", ns, "exec", pod, "-c", "zookeeper", "--"])
         .args(cmd)
@@ -150,7 +160,7 @@ async fn three_members_of_zookeeper_3_9_serve_as_uid_1000_on_a_read_only_root() 
         "{peer} vs {zk1_ip}"
     );
     // The release's logging at INFO (the image's logback.xml through the operator's /conf).
-    let logs = Command::new("/usr/bin/kubectl")
+    let logs = kubectl()
         .arg(format!("--kubeconfig={}", cp.kubeconfig_path().display()))
         .args(["-n", ns, "logs", "zk-0"])
         .output()
