@@ -193,7 +193,7 @@ async fn scaled_three_one_three_on_retained_volumes_the_members_come_back_with_t
     install_crypto();
     init_logging(LogFormat::Text);
     let ns = "realscale";
-    let (_cp, client, _node) = control_plane_with_real_node(ns).await;
+    let (cp, client, node) = control_plane_with_real_node(ns).await;
     let _operator = Operator::start(&client);
     let zk: Api<ZookeeperCluster> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
@@ -219,6 +219,16 @@ async fn scaled_three_one_three_on_retained_volumes_the_members_come_back_with_t
         );
     }
 
+    // The state a removed member leaves when it saw its own removal committed (ZooKeeper
+    // writes the new membership, without it, to its volume): whether it does before its
+    // pod goes is a race, so the test makes sure each kept volume is in that state.
+    for (ordinal, myid) in [(1, 2), (2, 3)] {
+        let raced = forget_own_membership(&node, ns, ordinal, myid);
+        println!(
+            "zk-{ordinal}: ZooKeeper wrote its removal itself: {}",
+            !raced
+        );
+    }
     let started = Instant::now();
     patch_replicas(&zk, 3).await;
     settled(&zk, 3).await;
@@ -236,6 +246,20 @@ async fn scaled_three_one_three_on_retained_volumes_the_members_come_back_with_t
             .map_or(-1, |c| c.restart_count);
         assert_eq!(restarts, 0, "{name} started once on its kept volume");
     }
+    // They took the re-seed path (the one that failed as uid 1000 with a plain `cp`).
+    for name in ["zk-1", "zk-2"] {
+        let logs = kubectl()
+            .arg(format!("--kubeconfig={}", cp.kubeconfig_path().display()))
+            .args(["-n", ns, "logs", name])
+            .output()
+            .expect("kubectl logs");
+        let logs = String::from_utf8_lossy(&logs.stdout);
+        assert!(
+            logs.contains("is not in its committed membership") && logs.contains("seeding afresh"),
+            "{name} re-seeded: {}",
+            &logs[..logs.len().min(1500)]
+        );
+    }
     // Every member, the re-seeded ones included, serves the data written before.
     for pod in members.values() {
         let ip = pod
@@ -248,4 +272,67 @@ async fn scaled_three_one_three_on_retained_volumes_the_members_come_back_with_t
             "before-the-scale"
         );
     }
+}
+
+/// The host dir of claim `data-zk-<ordinal>`'s volume (`RealNode`'s provisioner).
+fn volume_dir(node: &RealNode, ns: &str, ordinal: u32) -> std::path::PathBuf {
+    let prefix = format!("{ns}-data-zk-{ordinal}-");
+    std::fs::read_dir(node.dir().join("volumes"))
+        .expect("volumes dir")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .expect("the member's volume")
+}
+
+/// The committed dynamic config file zoo.cfg names, as (in-pod path, host path).
+fn committed_file(volume: &std::path::Path) -> (String, std::path::PathBuf) {
+    let cfg = std::fs::read_to_string(volume.join("conf/zoo.cfg")).expect("kept zoo.cfg");
+    let file = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("dynamicConfigFile="))
+        .expect("dynamicConfigFile")
+        .to_string();
+    let host = volume.join(file.trim_start_matches("/data/"));
+    (file, host)
+}
+
+/// Makes member `myid`'s kept volume hold the committed membership of zk-0 (member 1
+/// only, which the scale-down committed) if ZooKeeper did not write its removal there
+/// before the pod went; returns whether it had to.
+fn forget_own_membership(node: &RealNode, ns: &str, ordinal: u32, myid: u32) -> bool {
+    let volume = volume_dir(node, ns, ordinal);
+    let (_, own) = committed_file(&volume);
+    let text = std::fs::read_to_string(&own).expect("committed file");
+    if !text
+        .lines()
+        .any(|l| l.starts_with(&format!("server.{myid}=")))
+    {
+        return false;
+    }
+    let (survivor, survivor_host) = committed_file(&volume_dir(node, ns, 0));
+    let name = survivor.rsplit('/').next().expect("file name");
+    let target = volume.join("conf").join(name);
+    std::fs::copy(&survivor_host, &target).expect("copy the committed membership");
+    let cfg_path = volume.join("conf/zoo.cfg");
+    let cfg = std::fs::read_to_string(&cfg_path).expect("zoo.cfg");
+    let cfg: String = cfg
+        .lines()
+        .map(|l| {
+            if l.starts_with("dynamicConfigFile=") {
+                format!("dynamicConfigFile={survivor}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&cfg_path, cfg).expect("write zoo.cfg");
+    let owned = Command::new("chown")
+        .args(["1000:1000"])
+        .arg(&target)
+        .arg(&cfg_path)
+        .status()
+        .expect("chown");
+    assert!(owned.success());
+    true
 }
