@@ -2,7 +2,10 @@
 # Installs everything the tests need on Debian bookworm, idempotently: apt packages, then the
 # one-time builds of kube-apiserver/kube-controller-manager 1.20 (build-control-plane.sh, ~5 min)
 # and of Kubernetes 1.36's apiextensions-apiserver (build-modern-apiserver.sh, ~8-15 min), both
-# cached in /var/cache/zookeeper-operator. A no-op taking about a second when all is there.
+# cached in /var/cache/zookeeper-operator; then the real node (build-real-node.sh: kubelet,
+# kube-scheduler, pause, ~7 min; build-pause-image.sh; build-zookeeper-image.sh: ZooKeeper
+# 3.9.6/3.8.0 images from Debian sid/bookworm after the official recipe, ~5 min).
+# A no-op taking about a second when all is there.
 # Needs root (CI runs as root; developers: sudo). Starts no service.
 set -euo pipefail
 
@@ -17,7 +20,10 @@ log() { echo "[install-deps] $*" >&2; }
 #   python3-aiosmtpd    a real SMTP server process the email notification tests deliver to
 #   iproute2 util-linux procps   network namespaces, nsenter/unshare, ps/kill for the kubelet
 #   ca-certificates     TLS to Debian mirrors on minimal images
-pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates)
+#   containerd runc containernetworking-plugins dnsmasq-base   the real node (tests/e2e_real_node.rs)
+#   debootstrap         the ZooKeeper images' root filesystems
+pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates
+      containerd runc containernetworking-plugins dnsmasq-base debootstrap)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -41,3 +47,8 @@ log "control plane binaries in $bin; etcd $(etcd --version | awk 'NR==1 {print $
 log "helm and kubectl (chart tests, install.yaml) in $("$here/install-helm.sh")"
 # Kubernetes 1.36's CRD server (tests/crd_k8s136.rs): a sid chroot, ~8-15 min cold, cached.
 log "Kubernetes 1.36 apiextensions-apiserver in $("$here/build-modern-apiserver.sh")"
+# The real node (tests/e2e_real_node.rs): kubelet + kube-scheduler + pause (~7 min cold),
+# the pause image, and the ZooKeeper images (~5 min cold, ~1 GB). All cached.
+log "real node binaries in $("$here/build-real-node.sh")"
+log "pause image $("$here/build-pause-image.sh")"
+log "ZooKeeper images in $("$here/build-zookeeper-image.sh")"

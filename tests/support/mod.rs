@@ -251,3 +251,26 @@ pub async fn control_plane_with_kubelet(
     create_namespace(&client, namespace).await;
     (cp, client, kubelet)
 }
+
+/// The parts of an end-to-end test on a real node: the control plane with the CRD
+/// installed, a real kubelet + containerd + scheduler + DNS (`zk_testkit::realnode`) and
+/// the test's namespace. Waits for the node lock if another test binary holds the node.
+pub async fn control_plane_with_real_node(
+    namespace: &str,
+) -> (
+    zk_testkit::controlplane::ControlPlane,
+    Client,
+    zk_testkit::realnode::RealNode,
+) {
+    let cp = zk_testkit::controlplane::ControlPlane::start()
+        .await
+        .expect("control plane starts");
+    let client = cp.client();
+    install_crd(&client).await;
+    let node = zk_testkit::realnode::RealNode::start(&cp)
+        .await
+        .expect("real node starts");
+    println!("real node Ready in {:.1?}", node.started_in());
+    create_namespace(&client, namespace).await;
+    (cp, client, node)
+}

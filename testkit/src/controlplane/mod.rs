@@ -16,6 +16,7 @@ mod credentials;
 mod flags;
 mod pki;
 mod ports;
+pub(crate) use ports::free_port;
 pub(crate) mod process;
 mod readiness;
 mod sweep;
