@@ -27,6 +27,7 @@ mod secrets;
 pub mod slack;
 pub mod teams;
 pub mod template;
+mod template_guard;
 pub mod webhook;
 pub mod wecom;
 

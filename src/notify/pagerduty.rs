@@ -63,12 +63,35 @@ pub fn event(a: &AlertSnapshot, n: &Notification, routing_key: &str, external_ur
     if let Some(m) = label("member") {
         payload["component"] = json!(m);
     }
-    json!({
+    let mut event = json!({
         "routing_key": routing_key,
         "event_action": "trigger",
         "dedup_key": a.fingerprint,
         "payload": payload,
-        "client": "zookeeper-operator",
-        "client_url": external_url,
-    })
+    });
+    // Only a real link: without an external URL an empty `client_url` means nothing.
+    if !external_url.is_empty() {
+        event["client"] = json!("zookeeper-operator");
+        event["client_url"] = json!(external_url);
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::AlertSnapshot;
+
+    #[test]
+    fn no_external_url_sends_no_client_link() {
+        let n = crate::notify::template::sample();
+        let a: &AlertSnapshot = n.alerts.first().expect("an alert");
+        let e = event(a, &n, "key", "");
+        assert!(
+            e.get("client_url").is_none() && e.get("client").is_none(),
+            "{e}"
+        );
+        let e = event(a, &n, "key", "http://operator.example");
+        assert_eq!(e["client_url"], "http://operator.example");
+    }
 }

@@ -17,6 +17,7 @@ use super::error::NotifyError;
 use super::http::Context;
 use super::render::title;
 use super::secrets::SecretString;
+use super::template_guard::refused;
 use super::webhook;
 use crate::alerts::{AlertSnapshot, Notification, Status};
 
@@ -36,6 +37,9 @@ pub enum TemplateError {
     NotJson(String),
     #[error("renders more than {MAX_BODY_BYTES} bytes")]
     TooLong,
+    /// Something that could build an unbounded value (see `template_guard`).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<minijinja::Error> for TemplateError {
@@ -91,14 +95,44 @@ pub fn render(
     external_url: &str,
     undefined: UndefinedBehavior,
 ) -> Result<String, TemplateError> {
+    if let Some(why) = refused(source) {
+        return Err(TemplateError::Refused(why));
+    }
     let mut env = Environment::new();
     env.set_undefined_behavior(undefined);
     env.set_fuel(Some(FUEL));
-    let out = env.render_str(source, context(n, external_url))?;
-    if out.len() > MAX_BODY_BYTES {
-        return Err(TemplateError::TooLong);
+    let template = env.template_from_str(source)?;
+    let mut out = Capped::default();
+    if let Err(error) = template.render_captured_to(context(n, external_url), &mut out) {
+        return Err(if out.over {
+            TemplateError::TooLong
+        } else {
+            error.into()
+        });
     }
-    Ok(out)
+    String::from_utf8(out.bytes).map_err(|e| TemplateError::Other(e.to_string()))
+}
+
+/// The body as it renders, refusing to grow past [`MAX_BODY_BYTES`].
+#[derive(Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_BODY_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the body is too long"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What the template sees: the v4 payload's fields plus `title`, `namespace`, `cluster`.
@@ -141,7 +175,7 @@ pub fn is_json(content_type: &str) -> bool {
 
 /// One firing and one resolved alert with every label and annotation an alert can have;
 /// the summary holds a quote and a newline, as real reasons may.
-fn sample() -> Notification {
+pub(crate) fn sample() -> Notification {
     let alert = |status, name: &str, ends_at| AlertSnapshot {
         status,
         labels: BTreeMap::from(
@@ -238,13 +272,25 @@ mod tests {
     }
 
     #[test]
-    fn a_runaway_template_runs_out_of_fuel() {
-        let e = check(
-            "{% for a in range(10000) %}{% for b in range(10000) %}x{% endfor %}{% endfor %}",
-            "text/plain",
-        )
-        .expect_err("bounded");
-        assert!(e.to_string().contains("fuel"), "{e}");
+    fn a_growing_template_is_refused_before_it_renders() {
+        let doubling = "{% set a = title %}{% set a = a ~ a %}{% set a = a ~ a %}{{ a }}";
+        let e = check(doubling, "text/plain").expect_err("refused");
+        assert!(matches!(e, TemplateError::Refused(_)), "{e}");
+        let e = check(r#"{{ "x" * 100000000 }}"#, "text/plain").expect_err("refused");
+        assert!(e.to_string().contains("`*`"), "{e}");
+    }
+
+    #[test]
+    fn a_body_past_the_limit_stops_while_it_renders() {
+        let mut n = sample();
+        n.alerts[0]
+            .labels
+            .insert("big".into(), "x".repeat(MAX_BODY_BYTES / 2 + 1));
+        let big = "{{ alerts[0].labels.big }}";
+        let out = render(&big.repeat(2), &n, "x", UndefinedBehavior::Chainable);
+        assert_eq!(out, Err(TemplateError::TooLong));
+        let one = render(big, &n, "x", UndefinedBehavior::Chainable).expect("one fits");
+        assert_eq!(one.len(), MAX_BODY_BYTES / 2 + 1);
     }
 
     #[test]

@@ -25,7 +25,13 @@ pub struct RestartRequest {
 }
 
 pub fn restart_request(cluster: &ZookeeperCluster, live: Option<&StatefulSet>) -> RestartRequest {
-    let kept = || template_stamp(live).or_else(|| cluster.status.as_ref()?.restarted_at.clone());
+    // What the members run on: the live template's stamp; only without a StatefulSet
+    // (being re-created) the one status recorded. A template that lost its stamp gets
+    // none back, so a removed or unparsable annotation never restarts anyone.
+    let kept = || match live {
+        Some(_) => template_stamp(live),
+        None => cluster.status.as_ref()?.restarted_at.clone(),
+    };
     let Some(raw) = cluster.annotations().get(RESTART_REQUESTED_AT_ANNOTATION) else {
         return RestartRequest {
             stamp: kept(),
@@ -153,5 +159,19 @@ mod tests {
         let r = restart_request(&cluster(Some(&long), None), None);
         assert_eq!(r.stamp, None);
         assert!(r.warning.expect("warning").message.len() < 300);
+    }
+
+    /// A live template without a stamp (edited by hand, or written by an older
+    /// operator) gets none from status: removing the annotation restarts nobody.
+    #[test]
+    fn a_template_without_a_stamp_gets_none_from_status() {
+        let mut sts = live("unused");
+        if let Some(meta) = sts.spec.as_mut().and_then(|s| s.template.metadata.as_mut()) {
+            meta.annotations = None;
+        }
+        let done = cluster(None, Some("2026-11-30T00:00:00Z"));
+        assert_eq!(restart_request(&done, Some(&sts)).stamp, None);
+        let bad = cluster(Some("yesterday"), Some("2026-11-30T00:00:00Z"));
+        assert_eq!(restart_request(&bad, Some(&sts)).stamp, None);
     }
 }
