@@ -75,6 +75,9 @@ fn check_endpoint(field: String, url: Option<&str>, errors: &mut Vec<FieldError>
     }
 }
 
+/// Headers that carry credentials, refused in the plain-text spec.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
 /// Header names and values that an HTTP request can carry; `Content-Type` has its own
 /// field.
 fn check_headers(field: &str, headers: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
@@ -89,6 +92,13 @@ fn check_headers(field: &str, headers: &BTreeMap<String, String>, errors: &mut V
             errors.push(FieldError::new(
                 format!("{field}.{k}"),
                 "set it with contentType",
+            ));
+        } else if CREDENTIAL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c)) {
+            // The spec is readable by anyone who can read the cluster: credentials
+            // belong in a Secret.
+            errors.push(FieldError::new(
+                format!("{field}.{k}"),
+                "carries a credential: use bearerTokenSecret (a Secret) instead",
             ));
         }
         if HeaderValue::from_str(v).is_err() {

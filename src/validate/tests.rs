@@ -444,3 +444,17 @@ fn a_template_error_names_the_body_line_and_the_fix() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_credential_in_a_plain_header_is_refused() {
+    let yaml = "notifications: {receivers: [{name: s, template: {urlSecret: {name: s, key: url}, contentType: text/plain, body: ok, headers: {Authorization: Bearer abc}}}]}";
+    let Err(ValidationError::InvalidSpec(errors)) = validate(&cluster(yaml)) else {
+        panic!("{yaml} must be invalid");
+    };
+    assert!(
+        errors.iter().any(|e| e.field
+            == "spec.notifications.receivers[0].template.headers.Authorization"
+            && e.message.contains("bearerTokenSecret")),
+        "{errors:?}"
+    );
+}
