@@ -100,6 +100,7 @@ fn exported() -> BTreeSet<String> {
         restarts: None,
         outstanding_requests: Some(0),
         avg_latency_ms: Some(1.0),
+        zk_metrics: Vec::new(),
     };
     metrics.observe_ensemble(
         "ns",

@@ -1,5 +1,6 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
+mod metrics;
 mod notifications;
 mod receivers;
 mod recovery;
@@ -10,6 +11,7 @@ mod spec;
 mod status;
 
 pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
+pub use metrics::*;
 pub use notifications::*;
 pub use receivers::*;
 pub use recovery_state::*;

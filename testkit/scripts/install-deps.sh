@@ -17,7 +17,9 @@ log() { echo "[install-deps] $*" >&2; }
 #   python3-aiosmtpd    a real SMTP server process the email notification tests deliver to
 #   iproute2 util-linux procps   network namespaces, nsenter/unshare, ps/kill for the kubelet
 #   ca-certificates     TLS to Debian mirrors on minimal images
-pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates)
+#   prometheus          promtool: `check rules` and `test rules` on the chart's alert rules
+#                       (tests/chart_promtool.rs); the server itself is not started
+pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates prometheus)
 
 missing=()
 for p in "${pkgs[@]}"; do
