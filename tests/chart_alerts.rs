@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use zookeeper_operator::health::{EnsembleAssessment, MemberAssessment, Role};
 use zookeeper_operator::telemetry::{ClusterLabels, Metrics};
+use zookeeper_operator::zk::parse::MEMBER_METRICS;
 
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/zookeeper-operator");
 /// Prometheus' own per-target series, not the operator's.
@@ -24,8 +25,9 @@ fn rendered_rule(extra: &[&str]) -> Value {
         "template",
         "zookeeper-operator",
         CHART,
-        "--set",
-        "metrics.prometheusRule.enabled=true",
+        // On by default; rendered where the CRD is served.
+        "--api-versions",
+        "monitoring.coreos.com/v1/PrometheusRule",
     ];
     args.extend_from_slice(extra);
     let out = Command::new(&helm).args(&args).output().expect("helm runs");
@@ -100,25 +102,25 @@ fn exported() -> BTreeSet<String> {
         restarts: None,
         outstanding_requests: Some(0),
         avg_latency_ms: Some(1.0),
+        // Every ZooKeeper member metric the operator can re-export from mntr.
+        zk_metrics: MEMBER_METRICS.iter().map(|m| (m.name, 1.0)).collect(),
     };
-    metrics.observe_ensemble(
-        "ns",
-        "zk",
-        &EnsembleAssessment {
-            members: vec![member],
-            leader: Some(1),
-            epoch: Some(1),
-            voters: 1,
-            serving_voters: 1,
-            majority: 1,
-            quorum: true,
-            election_in_progress: false,
-            split_brain: vec![],
-            lagging: vec![],
-            overloaded: vec![],
-            faults: vec![],
-        },
-    );
+    let ensemble = EnsembleAssessment {
+        members: vec![member],
+        leader: Some(1),
+        epoch: Some(1),
+        voters: 1,
+        serving_voters: 1,
+        majority: 1,
+        quorum: true,
+        election_in_progress: false,
+        split_brain: vec![],
+        lagging: vec![],
+        overloaded: vec![],
+        faults: vec![],
+    };
+    metrics.observe_ensemble("ns", "zk", &ensemble);
+    metrics.observe_zk_members("ns", "zk", &ensemble, true);
     metrics
         .render()
         .lines()
@@ -139,7 +141,9 @@ fn every_metric_the_alerts_name_is_exported() {
     let named = named(&rendered_rule(&[]));
     assert!(
         named.contains("zookeeper_operator_quorum_serving_voters")
-            && named.contains("zookeeper_operator_member_leader"),
+            && named.contains("zookeeper_operator_member_leader")
+            && named.contains("outstanding_requests")
+            && named.contains("fsynctime_count"),
         "the ensemble alerts are on by default: {named:?}"
     );
     let missing: Vec<&String> = named

@@ -36,6 +36,7 @@ fn member(id: u64, role: Role) -> MemberAssessment {
         restarts: None,
         outstanding_requests: None,
         avg_latency_ms: None,
+        zk_metrics: Vec::new(),
     }
 }
 

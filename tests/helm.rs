@@ -411,11 +411,19 @@ fn monitoring_renders_a_service_monitor_and_alerts_on_exported_metrics() {
             .iter()
             .all(|d| d["apiVersion"] != "monitoring.coreos.com/v1")
     );
+    // The rule is on by default but rendered only where its CRD is served.
+    let served = ["--api-versions", "monitoring.coreos.com/v1/PrometheusRule"];
+    assert!(
+        render(&served)
+            .iter()
+            .any(|d| d["kind"] == "PrometheusRule"),
+        "on by default where the CRD is served"
+    );
     let on = [
         "--set",
         "metrics.serviceMonitor.enabled=true",
-        "--set",
-        "metrics.prometheusRule.enabled=true",
+        "--api-versions",
+        "monitoring.coreos.com/v1/PrometheusRule",
     ];
     let docs = render(&on);
     let monitor = find(&docs, "ServiceMonitor", "zookeeper-operator");
@@ -580,6 +588,8 @@ async fn rendered_objects_are_accepted_and_the_rbac_is_enough() {
         "metrics.prometheusRule.enabled=true",
         "--set",
         "metrics.prometheusRule.ensembleAlerts=true",
+        "--api-versions",
+        "monitoring.coreos.com/v1/PrometheusRule",
         "--set",
         "replicas=2",
     ];

@@ -78,6 +78,7 @@ fn assessment(down: &[u64]) -> EnsembleAssessment {
             restarts: None,
             outstanding_requests: None,
             avg_latency_ms: None,
+            zk_metrics: Vec::new(),
         })
         .collect();
     EnsembleAssessment {

@@ -140,6 +140,7 @@ fn ensemble(specs: &[MemberSpec]) -> (EnsembleAssessment, BTreeMap<MemberId, Pod
             restarts: None,
             outstanding_requests: None,
             avg_latency_ms: None,
+            zk_metrics: Vec::new(),
         });
     }
     let voters = specs.iter().filter(|s| !s.observer).count();

@@ -1,5 +1,6 @@
 //! CRD types: the only place the API's serde/schemars shapes live.
 mod crd;
+mod metrics;
 mod notifications;
 mod pdb;
 mod receivers;
@@ -12,6 +13,7 @@ mod spec;
 mod status;
 
 pub use crd::{CrdError, crd_json, crd_yaml, strip_cel_validations};
+pub use metrics::*;
 pub use notifications::*;
 pub use pdb::{DEFAULT_MAX_UNAVAILABLE, PdbSpec};
 pub use receivers::*;

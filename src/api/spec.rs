@@ -96,6 +96,10 @@ pub struct ZookeeperClusterSpec {
     #[serde(default)]
     pub rollout: super::rollout::RolloutSpec,
 
+    /// What the operator exports about the members on its `/metrics`.
+    #[serde(default)]
+    pub metrics: super::metrics::MetricsSpec,
+
     /// DNS domain of the Kubernetes cluster, used in member addresses.
     #[serde(default = "default_cluster_domain")]
     #[schemars(regex(

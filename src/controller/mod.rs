@@ -134,6 +134,9 @@ fn spawn_janitor(
                 let namespace = key.namespace.as_deref().unwrap_or_default();
                 ctx.metrics
                     .observe_ensemble(namespace, &key.name, assessment);
+                let members_on = store.get(key).is_none_or(|c| c.spec.metrics.members());
+                ctx.metrics
+                    .observe_zk_members(namespace, &key.name, assessment, members_on);
             });
             ctx.metrics.retain_clusters(|namespace, name| {
                 store.get(&ObjectRef::new(name).within(namespace)).is_some()

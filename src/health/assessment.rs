@@ -62,6 +62,9 @@ pub struct MemberAssessment {
     pub outstanding_requests: Option<u64>,
     /// Average request latency in milliseconds (`mntr`); ignored by `same_health` too.
     pub avg_latency_ms: Option<f64>,
+    /// ZooKeeper's own metrics from the last `mntr` (name, value), exported per member;
+    /// empty when the member did not answer `mntr`. Ignored by `same_health`.
+    pub zk_metrics: Vec<(&'static str, f64)>,
 }
 
 /// Overall verdict, mapped to the probe command's exit code.

@@ -27,6 +27,11 @@ pub(super) fn classify(obs: &MemberObservation) -> MemberAssessment {
                     .and_then(|s| s.outstanding)
             }),
         avg_latency_ms: obs.metrics.as_ref().and_then(|m| m.avg_latency_ms),
+        zk_metrics: obs
+            .metrics
+            .as_ref()
+            .map(|m| m.member_metrics.clone())
+            .unwrap_or_default(),
     };
     match &obs.status {
         None => m.reason = Some("not probed yet".into()),

@@ -32,6 +32,7 @@ fn member(id: MemberId, role: Role, zxid: Option<u64>) -> MemberAssessment {
         restarts: None,
         outstanding_requests: None,
         avg_latency_ms: None,
+        zk_metrics: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ fn member(id: MemberId, role: Role) -> MemberAssessment {
         restarts: None,
         outstanding_requests: None,
         avg_latency_ms: None,
+        zk_metrics: Vec::new(),
     }
 }
 

@@ -86,6 +86,7 @@ impl World {
                     restarts: None,
                     outstanding_requests: None,
                     avg_latency_ms: None,
+                    zk_metrics: Vec::new(),
                 }
             })
             .collect();

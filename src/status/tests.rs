@@ -370,6 +370,7 @@ mod quorum_mode {
             restarts: None,
             outstanding_requests: None,
             avg_latency_ms: None,
+            zk_metrics: Vec::new(),
         }
     }
 

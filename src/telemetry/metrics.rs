@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::zk_members::ZkMemberMetrics;
 use crate::health::{EnsembleAssessment, Role};
 
 fn gauge(value: u64) -> i64 {
@@ -24,7 +25,7 @@ pub struct MemberLabels {
     pub member: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 pub struct ClusterLabels {
     pub namespace: String,
     pub cluster: String,
@@ -53,6 +54,8 @@ pub struct Metrics {
     pub member_avg_latency_seconds: Family<MemberLabels, Gauge<f64, AtomicU64>>,
     pub quorum_serving_voters: Family<ClusterLabels, Gauge>,
     pub quorum_voters: Family<ClusterLabels, Gauge>,
+    /// ZooKeeper's own metrics per member (`mntr`), under ZooKeeper's names.
+    zk_members: Arc<ZkMemberMetrics>,
     /// The members each cluster has series for, so those that leave are removed.
     published: Arc<Mutex<HashMap<ClusterLabels, BTreeSet<String>>>>,
 }
@@ -141,6 +144,7 @@ impl Default for Metrics {
             member_avg_latency_seconds,
             quorum_serving_voters,
             quorum_voters,
+            zk_members: Arc::default(),
             published: Arc::default(),
         }
     }
@@ -225,6 +229,23 @@ impl Metrics {
         }
     }
 
+    /// ZooKeeper's member metrics of one cluster (`spec.metrics.members`; off removes
+    /// the cluster's series). Called by the same single writer as [`Self::observe_ensemble`].
+    pub fn observe_zk_members(
+        &self,
+        namespace: &str,
+        cluster: &str,
+        assessment: &EnsembleAssessment,
+        enabled: bool,
+    ) {
+        let cluster = ClusterLabels {
+            namespace: namespace.to_string(),
+            cluster: cluster.to_string(),
+        };
+        self.zk_members
+            .observe(&cluster, &assessment.members, enabled);
+    }
+
     fn remove_member(&self, labels: &MemberLabels) {
         self.member_up.remove(labels);
         self.member_serving.remove(labels);
@@ -237,6 +258,8 @@ impl Metrics {
     /// Removes the series of every cluster for which `keep(namespace, cluster)` is false
     /// (deleted clusters).
     pub fn retain_clusters(&self, keep: impl Fn(&str, &str) -> bool) {
+        self.zk_members
+            .retain_clusters(|c| keep(&c.namespace, &c.cluster));
         let gone: Vec<(ClusterLabels, BTreeSet<String>)> = match self.published.lock() {
             Ok(mut published) => {
                 let gone: Vec<ClusterLabels> = published
@@ -269,6 +292,7 @@ impl Metrics {
         if let Ok(mut published) = self.published.lock() {
             published.clear();
         }
+        self.zk_members.clear();
         self.member_up.clear();
         self.member_serving.clear();
         self.member_leader.clear();
@@ -281,8 +305,14 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+        // Two registries (the operator's prefixed one, ZooKeeper's unprefixed names), one
+        // exposition with one `# EOF`.
+        let encoded = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, self.zk_members.registry()))
+            .and_then(|()| encode_eof(&mut out));
+        if encoded.is_err() {
             out.clear();
         }
         out
@@ -310,6 +340,7 @@ mod tests {
             restarts: None,
             outstanding_requests: Some(5),
             avg_latency_ms: Some(250.0),
+            zk_metrics: Vec::new(),
         };
         let assessment = EnsembleAssessment {
             members: vec![member(1, Role::Leader), member(2, Role::Down)],
@@ -359,6 +390,7 @@ mod tests {
             restarts: None,
             outstanding_requests: None,
             avg_latency_ms: None,
+            zk_metrics: Vec::new(),
         };
         let of = |ids: &[u64]| EnsembleAssessment {
             members: ids.iter().map(|i| member(*i)).collect(),

@@ -22,8 +22,10 @@ log() { echo "[install-deps] $*" >&2; }
 #   ca-certificates     TLS to Debian mirrors on minimal images
 #   containerd runc containernetworking-plugins dnsmasq-base   the real node (tests/e2e_real_node.rs)
 #   debootstrap         the ZooKeeper images' root filesystems
+#   prometheus          promtool: `check rules` and `test rules` on the chart's alert rules
+#                       (tests/chart_promtool.rs); the server itself is not started
 pkgs=(etcd-server openssl zookeeper python3-kazoo python3-aiosmtpd iproute2 util-linux procps ca-certificates
-      containerd runc containernetworking-plugins dnsmasq-base debootstrap)
+      containerd runc containernetworking-plugins dnsmasq-base debootstrap prometheus)
 
 missing=()
 for p in "${pkgs[@]}"; do

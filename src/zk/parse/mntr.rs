@@ -12,6 +12,7 @@
 //! - 3.4/3.5 printed `zk_followers`; 3.6 renamed it `zk_learners`.
 //! - Some sources (admin server JSON flattened, exporters) drop the `zk_` prefix: accepted.
 //! - Unknown keys are ignored; there are hundreds and they change between releases.
+use super::mntr_metrics::{MEMBER_METRICS, member_metric};
 use super::reply::{check_reply, truncate};
 use super::srvr::ServerMode;
 use crate::zk::ZkError;
@@ -42,6 +43,9 @@ pub struct Mntr {
     pub max_file_descriptor_count: Option<u64>,
     pub znode_count: Option<u64>,
     pub uptime_ms: Option<u64>,
+    /// The exported member metrics ([`super::MEMBER_METRICS`]) this reply carried, in
+    /// reply order; values as printed (ZooKeeper's units).
+    pub member_metrics: Vec<(&'static str, f64)>,
 }
 
 /// Splits `mntr` output into `(key without zk_ prefix, value)` pairs.
@@ -64,6 +68,16 @@ pub fn parse_mntr(raw: &str) -> Result<Mntr, ZkError> {
     let mut followers_34 = None;
     let mut known = 0usize;
     for (key, value) in mntr_pairs(text) {
+        if let Some(metric) = member_metric(key)
+            && let Some(v) = number(value)
+            && m.member_metrics.len() < MEMBER_METRICS.len()
+            && !m
+                .member_metrics
+                .iter()
+                .any(|(name, _)| *name == metric.name)
+        {
+            m.member_metrics.push((metric.name, v));
+        }
         let slot: &mut Option<u64> = match key {
             "version" => {
                 m.version = Some(value.chars().take(256).collect());

@@ -2,11 +2,13 @@
 //! property test in `tests/zk_parse_props.rs` and the fuzz target in `fuzz/`.
 mod conf;
 mod mntr;
+mod mntr_metrics;
 mod reply;
 mod srvr;
 
 pub use conf::{Conf, ConfiguredServer, PeerRole, parse_conf};
 pub use mntr::{Mntr, mntr_pairs, parse_mntr};
+pub use mntr_metrics::{MEMBER_METRICS, MemberMetric, member_metric};
 pub use reply::{IsRo, NOT_SERVING, check_reply, parse_isro, parse_ruok};
 pub use srvr::{Latency, ServerMode, Srvr, parse_srvr, parse_zxid, zxid_counter, zxid_epoch};
 
