@@ -16,8 +16,9 @@ CACHE_ROOT=${ZKOP_CACHE:-/var/cache/zookeeper-operator}
 K8S_VERSION=v1.36.4
 out="$CACHE_ROOT/apiextensions-${K8S_VERSION}"
 main_go="$here/../apiextensions/main.go"
-# The binary is keyed by the main.go it was built from, so a change to it rebuilds.
-key=$(sha256sum "$main_go" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
+# The binary is keyed by the main.go and the recipe it was built from (their contents, not
+# their paths: a clone elsewhere, as CI's, uses the same cache), so a change rebuilds.
+key=$(cat "$main_go" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 mkdir -p "$CACHE_ROOT"
 exec 8>"$CACHE_ROOT/.build-apiextensions.lock"
 flock 8

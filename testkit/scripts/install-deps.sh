@@ -41,6 +41,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The ZooKeeper images are mostly download and unpack (debootstrap): built beside the Go
+# builds below, which are CPU-bound, to keep a cold run short.
+images_out=$(mktemp)
+"$here/build-zookeeper-image.sh" >"$images_out" &
+images_pid=$!
+
 bin=$("$here/build-control-plane.sh")
 for b in kube-apiserver kube-controller-manager; do
   [ -x "$bin/$b" ] || { log "$bin/$b is missing after the build"; exit 1; }
@@ -53,4 +59,10 @@ log "Kubernetes 1.36 apiextensions-apiserver in $("$here/build-modern-apiserver.
 # the pause image, and the ZooKeeper images (~5 min cold, ~1 GB). All cached.
 log "real node binaries in $("$here/build-real-node.sh")"
 log "pause image $("$here/build-pause-image.sh")"
-log "ZooKeeper images in $("$here/build-zookeeper-image.sh")"
+if ! wait "$images_pid"; then
+  log "building the ZooKeeper images failed"
+  rm -f "$images_out"
+  exit 1
+fi
+log "ZooKeeper images in $(cat "$images_out")"
+rm -f "$images_out"
