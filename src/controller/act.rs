@@ -111,8 +111,9 @@ pub async fn member_change(
     plan: &Plan,
     told: &mut Vec<Told>,
 ) -> Result<()> {
-    // Arbitration let no plan act while paused; nothing is issued either (a persisted
-    // roll step's delete is re-issued once unpaused).
+    // Arbitration let no plan act while paused; nothing is issued either. A persisted
+    // roll step's delete is re-issued once unpaused, unless the pause outlasted the
+    // step's timeout: the step is then Stalled and reported, not re-issued.
     if valid.spec.paused {
         // What the status now holds is remembered as written, as when acting.
         if let Some(recovery) = &plan.recovery {
