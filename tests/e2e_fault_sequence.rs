@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use support::notifications::{paging_cluster, webhook_secret};
-use support::told::{Receiver, check};
+use support::told::{Receiver, check, print_timeline};
 use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 
@@ -92,31 +92,8 @@ async fn the_receiver_is_told_the_truth_through_a_fault_sequence() {
     fully_serving(&api, "zk", 3).await;
     marks.push((t0.elapsed(), "3/3 serving".into()));
 
-    // Settled: keepFiringFor (15 s) and any delivery backoff later, nothing fires.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let told = loop {
-        let told = receiver.told(t0);
-        let (_, open) = check(&told);
-        if open.is_empty() || Instant::now() > deadline {
-            break told;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    println!("timeline (seconds since the first kill):");
-    let mut lines: Vec<(Duration, String)> = marks;
-    lines.extend(told.iter().map(|t| {
-        (
-            t.at,
-            format!(
-                "  receiver: {} {} {} (fp {})",
-                t.status, t.alertname, t.member, t.fingerprint
-            ),
-        )
-    }));
-    lines.sort_by_key(|(at, _)| *at);
-    for (at, line) in &lines {
-        println!("{:>7.1} {line}", at.as_secs_f64());
-    }
+    let told = receiver.settled(t0).await;
+    print_timeline("the first kill", marks, &told);
 
     let (wrong, open) = check(&told);
     assert!(wrong.is_empty(), "the receiver was told wrong: {wrong:#?}");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use support::notifications::{paging_cluster, webhook_secret};
-use support::told::{Receiver, check};
+use support::told::{Receiver, check, print_timeline};
 use support::*;
 use zookeeper_operator::api::ZookeeperCluster;
 
@@ -61,31 +61,8 @@ async fn a_flapping_follower_while_the_leader_changes_is_told_truthfully() {
     fully_serving(&api, "zk", 3).await;
     marks.push((t0.elapsed(), "3/3 serving".into()));
 
-    // Settled: keepFiringFor (15 s) and any delivery backoff later, nothing fires.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let told = loop {
-        let told = receiver.told(t0);
-        let (_, open) = check(&told);
-        if open.is_empty() || Instant::now() > deadline {
-            break told;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    println!("timeline (seconds since the first freeze):");
-    let mut lines: Vec<(Duration, String)> = marks;
-    lines.extend(told.iter().map(|t| {
-        (
-            t.at,
-            format!(
-                "  receiver: {} {} {} (fp {})",
-                t.status, t.alertname, t.member, t.fingerprint
-            ),
-        )
-    }));
-    lines.sort_by_key(|(at, _)| *at);
-    for (at, line) in &lines {
-        println!("{:>7.1} {line}", at.as_secs_f64());
-    }
+    let told = receiver.settled(t0).await;
+    print_timeline("the first freeze", marks, &told);
 
     let (wrong, open) = check(&told);
     assert!(wrong.is_empty(), "the receiver was told wrong: {wrong:#?}");

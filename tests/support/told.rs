@@ -105,3 +105,38 @@ pub fn check(told: &[Told]) -> (Vec<String>, Vec<String>) {
         .collect();
     (wrong, open)
 }
+
+impl Receiver {
+    /// What it was told once nothing is left firing (keepFiringFor and any delivery
+    /// backoff later), or after 120 s.
+    pub async fn settled(&self, t0: Instant) -> Vec<Told> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let told = self.told(t0);
+            let (_, open) = check(&told);
+            if open.is_empty() || Instant::now() > deadline {
+                return told;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Prints the test's marks and what the receiver got, in time order.
+pub fn print_timeline(since: &str, marks: Vec<(Duration, String)>, told: &[Told]) {
+    println!("timeline (seconds since {since}):");
+    let mut lines = marks;
+    lines.extend(told.iter().map(|t| {
+        (
+            t.at,
+            format!(
+                "  receiver: {} {} {} (fp {})",
+                t.status, t.alertname, t.member, t.fingerprint
+            ),
+        )
+    }));
+    lines.sort_by_key(|(at, _)| *at);
+    for (at, line) in &lines {
+        println!("{:>7.1} {line}", at.as_secs_f64());
+    }
+}
